@@ -1,0 +1,42 @@
+export type {
+  AuthenticationMetadata,
+  Event,
+  EventList,
+  GroupResources,
+  JSONValue,
+  Level,
+  ListMeta,
+  MicroTime,
+  ObjectMeta,
+  ObjectReference,
+  Policy,
+  PolicyList,
+  PolicyRule,
+  RawObject,
+  Stage,
+  Status,
+  StatusCause,
+  StatusDetails,
+  Time,
+  UserInfo,
+} from "./types";
+export {
+  API_VERSION,
+  GROUP,
+  HEADER_AUDIT_ID,
+  isLevel,
+  isStage,
+  LEVELS,
+  levelAtLeast,
+  levelLess,
+  levelOrdinal,
+  STAGES,
+} from "./levels";
+export { KauditError, type Issue } from "./errors";
+export type {
+  PolicyDecision,
+  PolicyEvaluator,
+  RequestAttributes,
+  Sink,
+  UserAttributes,
+} from "./contracts";
