@@ -204,14 +204,17 @@ export class BufferedSink extends ReportingBase {
       if (this.stopping && this.queued === 0) break;
       if (this.spooling && this.spool && !this.stopping) await this.drainSpoolSegment();
     }
+    // Shutdown drains the spool too, each segment once: what fails again stays on disk for the
+    // next start instead of being retried forever.
+    if (this.spool) for (const seq of this.spool.snapshot()) await this.drainSpoolSegment(seq, false);
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  private async drainSpoolSegment(): Promise<void> {
+  private async drainSpoolSegment(only?: number, pauseOnFailure = true): Promise<void> {
     const spool = this.spool!;
-    const seg = spool.take();
+    const seg = spool.take(only);
     if (!seg) {
-      this.spooling = false;
+      if (only === undefined) this.spooling = false;
       return;
     }
     const sends: Promise<boolean>[] = [];
@@ -223,7 +226,7 @@ export class BufferedSink extends ReportingBase {
     spool.ack(seg.seq);
     if (!spool.hasData) this.spooling = false;
     // Failed batches went back to the spool; do not spin on a receiver that is down.
-    if (results.includes(false)) await new Promise((r) => setTimeout(r, SPOOL_RETRY_PAUSE));
+    if (pauseOnFailure && results.includes(false)) await new Promise((r) => setTimeout(r, SPOOL_RETRY_PAUSE));
   }
 
   private async dispatch(batch: Encoded[]): Promise<void> {

@@ -84,9 +84,14 @@ export class Spool {
     this.activeSeq = undefined;
   }
 
-  /** Takes the oldest segment not being read (closing the active one if needed). */
-  take(): { seq: number; lines: string[] } | undefined {
-    const seq = this.segments.find((s) => !this.reading.has(s));
+  /** The segments on disk now, oldest first. */
+  snapshot(): number[] {
+    return [...this.segments];
+  }
+
+  /** Takes the oldest segment not being read (or `only` that one), closing the active one if needed. */
+  take(only?: number): { seq: number; lines: string[] } | undefined {
+    const seq = this.segments.find((s) => !this.reading.has(s) && (only === undefined || s === only));
     if (seq === undefined) return undefined;
     if (seq === this.activeSeq) this.closeActive();
     this.reading.add(seq);
