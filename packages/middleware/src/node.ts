@@ -44,10 +44,9 @@ export function withAudit<H extends (req: IncomingMessage, res: ServerResponse) 
   options: AuditOptions,
 ): H;
 /** Wraps an `upgrade` listener `(req, socket, head)`; see the request-handler overload. */
-export function withAudit<H extends (req: IncomingMessage, socket: Duplex, head: Buffer) => unknown>(
-  handler: H,
-  options: AuditOptions,
-): H;
+export function withAudit<
+  H extends (req: IncomingMessage, socket: Duplex, head: Buffer) => unknown,
+>(handler: H, options: AuditOptions): H;
 export function withAudit<H extends NodeHandler>(handler: H, options: AuditOptions): H {
   const core = AuditCore.create(options);
   if (!core) return handler;

@@ -165,8 +165,46 @@ export function rawExchange(port: number, data: string, until?: RegExp): Promise
     sock.on("end", () => resolve(got));
     sock.on("close", () => resolve(got));
     sock.on("error", reject);
-    sock.write(data);
+    sock.write(data, "latin1");
   });
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The outer panic recovery a server puts around an audited handler (kube's WithPanicRecovery):
+ * a thrown error or rejected promise is answered with 500 (or the connection is cut when
+ * headers are out), and recorded in `errors`.
+ */
+export function recovering(
+  handler: (req: http.IncomingMessage, res: http.ServerResponse) => unknown,
+  errors: unknown[] = [],
+): RequestListener {
+  const recover = (res: http.ServerResponse, err: unknown) => {
+    errors.push(err);
+    if (res.headersSent) res.destroy();
+    else {
+      res.statusCode = 500;
+      res.end("recovered");
+    }
+  };
+  return (req, res) => {
+    try {
+      const r = handler(req, res) as Promise<unknown> | undefined;
+      if (r && typeof r.then === "function") r.then(undefined, (e) => recover(res, e));
+    } catch (e) {
+      recover(res, e);
+    }
+  };
+}
+
+/** Opens a raw connection, sends a request head, and gives the socket back. */
+export function openRaw(port: number, head: string): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(port, "127.0.0.1", () => {
+      sock.write(head);
+      resolve(sock);
+    });
+    sock.on("error", reject);
+  });
+}
