@@ -1,3 +1,13 @@
+export {
+  eventsToLegacy,
+  type LegacyConversionResult,
+  LegacyConverter,
+  type LegacyLineError,
+  type LegacyLineInput,
+  type LegacyToEventsOptions,
+  type LineReadError,
+  legacyToEvents,
+} from "./convert";
 export { LegacyFormatError, LegacyParseError } from "./errors";
 export { formatLegacyLine } from "./format";
 export { goQuote } from "./go-quote";
@@ -7,3 +17,5 @@ export {
   type LegacyRecord,
   parseLegacyLine,
 } from "./parse";
+export { type LegacyRequestInfo, requestInfo } from "./request-info";
+export { type SplitLinesOptions, splitLines } from "./split-lines";

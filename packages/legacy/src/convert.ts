@@ -1,0 +1,349 @@
+import type { Event, ObjectReference, Status, UserInfo } from "@kaudit/api";
+import { LegacyParseError } from "./errors";
+import { formatLegacyLine } from "./format";
+import { type LegacyRecord, parseLine } from "./parse";
+import { requestInfo } from "./request-info";
+import { type ParsedTime, toMicroTime } from "./time";
+
+/** A line that could not be read or converted: 1-based line and column, and why. */
+export interface LegacyLineError {
+  /** 1-based line number in the input. */
+  line: number;
+  /** 1-based column (UTF-16 code units) where the problem is. */
+  column: number;
+  /** What is wrong and what was expected. */
+  message: string;
+}
+
+/** One output of {@link legacyToEvents}: an event, or an error for one input line. */
+export type LegacyConversionResult = { event: Event } | { error: LegacyLineError };
+
+/**
+ * A line that a line reader could not produce (too long, not UTF-8); {@link splitLines}
+ * yields these in place of the line, and {@link legacyToEvents} reports them with the line number.
+ */
+export interface LineReadError {
+  error: { column: number; message: string };
+}
+
+/** An input item of {@link legacyToEvents}: the text of one line, or why it could not be read. */
+export type LegacyLineInput = string | LineReadError;
+
+/** Options of {@link legacyToEvents}. */
+export interface LegacyToEventsOptions {
+  /** Stop at the first error (after yielding it) instead of going on. Default `false`. */
+  strict?: boolean;
+  /**
+   * How many basic-audit (G1–G3) request lines may wait for their `response=` line at once.
+   * When the limit is reached the oldest one is written without a response (stage
+   * RequestReceived) and an error says so. Default 10 000.
+   */
+  maxPending?: number;
+}
+
+interface Pending {
+  line: number;
+  event: Event;
+}
+
+const DEFAULT_MAX_PENDING = 10_000;
+
+const VERB_METHOD: Record<string, string> = {
+  get: "GET",
+  list: "GET",
+  watch: "GET",
+  create: "POST",
+  update: "PUT",
+  patch: "PATCH",
+  delete: "DELETE",
+  deletecollection: "DELETE",
+};
+
+function objectRefFrom(
+  method: string,
+  uri: string,
+  namespace: string | undefined,
+): ObjectReference | undefined {
+  const info = requestInfo(method, uri);
+  if (!info.isResourceRequest) return undefined;
+  // kube-apiserver's field order: resource, namespace, name, uid, apiGroup, apiVersion, resourceVersion, subresource.
+  const ref: ObjectReference = {};
+  if (info.resource !== "") ref.resource = info.resource;
+  // The line's namespace is what kube recorded; for G1–G3 it came from the same RequestInfo.
+  if (namespace !== undefined && namespace !== "") ref.namespace = namespace;
+  if (info.name !== "") ref.name = info.name;
+  if (info.apiGroup !== "") ref.apiGroup = info.apiGroup;
+  if (info.apiVersion !== "") ref.apiVersion = info.apiVersion;
+  if (info.subresource !== "") ref.subresource = info.subresource;
+  return ref;
+}
+
+function statusFor(code: number): Status {
+  return code === 0 ? { metadata: {} } : { metadata: {}, code };
+}
+
+/** Builds the v1 event of a G4/G5 line, or of a G1–G3 request line (without its response). */
+function eventFrom(r: LegacyRecord, time: ParsedTime): Event {
+  const basic = r.kind === "request";
+  const uri = r.uri ?? "";
+  const method = r.method ?? "";
+  let verb = method;
+  let httpMethod = VERB_METHOD[method] ?? method.toUpperCase();
+  if (basic) {
+    httpMethod = method;
+    verb = requestInfo(method, uri).verb;
+  }
+  const user: UserInfo = {};
+  if (r.user !== undefined && r.user !== "") user.username = r.user;
+  if (r.groups !== undefined) user.groups = r.groups;
+  let impersonatedUser: UserInfo | undefined;
+  if (r.as !== undefined || r.asgroups !== undefined) {
+    impersonatedUser = {};
+    if (r.as !== undefined && r.as !== "") impersonatedUser.username = r.as;
+    if (r.asgroups !== undefined) impersonatedUser.groups = r.asgroups;
+  }
+  const objectRef = objectRefFrom(httpMethod, uri, r.namespace);
+  const received = toMicroTime(time);
+  const stage = (basic ? "RequestReceived" : (r.stage ?? "")) as Event["stage"];
+  // Field order = kube-apiserver's JSON order.
+  const event: Event = {
+    kind: "Event",
+    apiVersion: "audit.k8s.io/v1",
+    level: "Metadata",
+    auditID: r.id,
+    stage,
+    requestURI: uri,
+    verb,
+    user,
+  };
+  if (impersonatedUser !== undefined) event.impersonatedUser = impersonatedUser;
+  if (r.ip !== undefined) event.sourceIPs = [r.ip];
+  if (r.userAgent !== undefined && r.userAgent !== "") event.userAgent = r.userAgent;
+  if (objectRef !== undefined) event.objectRef = objectRef;
+  if (r.response !== undefined) event.responseStatus = statusFor(r.response);
+  event.requestReceivedTimestamp = received;
+  // The legacy line only carries requestReceivedTimestamp; kube's RequestReceived events have
+  // stageTimestamp equal to it, later stages' stageTimestamp is not in the line.
+  event.stageTimestamp = stage === "RequestReceived" ? received : null;
+  return event;
+}
+
+/** Adds a basic-audit response line to its request's event, making it ResponseComplete. */
+function complete(event: Event, r: LegacyRecord, time: ParsedTime): Event {
+  const out: Event = {
+    kind: event.kind,
+    apiVersion: event.apiVersion,
+    level: event.level,
+    auditID: event.auditID,
+    stage: "ResponseComplete",
+    requestURI: event.requestURI,
+    verb: event.verb,
+    user: event.user,
+  };
+  if (event.impersonatedUser !== undefined) out.impersonatedUser = event.impersonatedUser;
+  if (event.sourceIPs !== undefined) out.sourceIPs = event.sourceIPs;
+  if (event.objectRef !== undefined) out.objectRef = event.objectRef;
+  out.responseStatus = statusFor(r.response ?? 0);
+  out.requestReceivedTimestamp = event.requestReceivedTimestamp;
+  // The response line's time is when the response header was written.
+  out.stageTimestamp = toMicroTime(time);
+  return out;
+}
+
+/**
+ * The synchronous core of {@link legacyToEvents}: feed it lines in order with `push` and call
+ * `end` once; each call appends results to `out`. Keeps the G1–G3 request lines that still
+ * wait for their response line (at most `maxPending`).
+ */
+export class LegacyConverter {
+  private lineNo = 0;
+  private readonly strict: boolean;
+  private readonly maxPending: number;
+  private readonly pending = new Map<string, Pending[]>();
+  private pendingCount = 0;
+  /** Ids evicted by the pending limit (bounded), to explain a late response line. */
+  private readonly evicted = new Map<string, number>();
+  private stopped = false;
+
+  constructor(options: LegacyToEventsOptions = {}) {
+    this.strict = options.strict ?? false;
+    const max = options.maxPending ?? DEFAULT_MAX_PENDING;
+    if (!Number.isInteger(max) || max < 1)
+      throw new RangeError(`maxPending must be a positive integer, got ${max}`);
+    this.maxPending = max;
+  }
+
+  /** Whether a strict converter has stopped at an error (later pushes are ignored). */
+  get done(): boolean {
+    return this.stopped;
+  }
+
+  /** How many G1–G3 request lines are waiting for their response line. */
+  get pendingRequests(): number {
+    return this.pendingCount;
+  }
+
+  private fail(out: LegacyConversionResult[], line: number, column: number, message: string): void {
+    out.push({ error: { line, column, message } });
+    if (this.strict) this.stopped = true;
+  }
+
+  /** Converts the next line. Returns `false` once a strict converter has stopped. */
+  push(item: LegacyLineInput, out: LegacyConversionResult[]): boolean {
+    if (this.stopped) return false;
+    const lineNo = ++this.lineNo;
+    if (typeof item !== "string") {
+      const e = item?.error;
+      if (e === undefined) {
+        this.fail(out, lineNo, 1, "not a line: expected a string");
+      } else {
+        this.fail(out, lineNo, e.column, e.message);
+      }
+      return !this.stopped;
+    }
+    if (isBlank(item)) return true;
+    let parsed: ReturnType<typeof parseLine>;
+    try {
+      parsed = parseLine(item);
+    } catch (e) {
+      if (e instanceof LegacyParseError) {
+        e.line = lineNo;
+        this.fail(out, lineNo, e.column, e.message);
+        return !this.stopped;
+      }
+      throw e;
+    }
+    const { record, time } = parsed;
+    if (record.kind === "stage") {
+      out.push({ event: eventFrom(record, time) });
+    } else if (record.kind === "request") {
+      this.addPending(record.id, { line: lineNo, event: eventFrom(record, time) }, out);
+    } else {
+      const queue = this.pending.get(record.id);
+      const req = queue?.shift();
+      if (req === undefined) {
+        const column = item.indexOf("id=") + 4;
+        const evictedAt = this.evicted.get(record.id);
+        this.fail(
+          out,
+          lineNo,
+          column,
+          evictedAt !== undefined
+            ? `response line for id ${JSON.stringify(record.id)}: its request (line ${evictedAt}) was already written without a response because ${this.maxPending} requests were waiting (maxPending)`
+            : `response line for id ${JSON.stringify(record.id)} without an earlier request line with that id`,
+        );
+        return !this.stopped;
+      }
+      if (queue!.length === 0) this.pending.delete(record.id);
+      this.pendingCount--;
+      out.push({ event: complete(req.event, record, time) });
+    }
+    return true;
+  }
+
+  private addPending(id: string, p: Pending, out: LegacyConversionResult[]): void {
+    if (this.pendingCount >= this.maxPending) {
+      // Evict the oldest waiting request: write it as it is and say so.
+      const [oldestId, queue] = this.pending.entries().next().value as [string, Pending[]];
+      const oldest = queue.shift()!;
+      if (queue.length === 0) this.pending.delete(oldestId);
+      this.pendingCount--;
+      this.evicted.set(oldestId, oldest.line);
+      if (this.evicted.size > this.maxPending) {
+        this.evicted.delete(this.evicted.keys().next().value as string);
+      }
+      out.push({ event: oldest.event });
+      this.fail(
+        out,
+        oldest.line,
+        1,
+        `${this.maxPending} request lines were waiting for their response line (maxPending); the request with id ${JSON.stringify(oldestId)} was written without one (stage RequestReceived)`,
+      );
+      if (this.stopped) return;
+    }
+    const queue = this.pending.get(id);
+    if (queue === undefined) this.pending.set(id, [p]);
+    else queue.push(p);
+    this.pendingCount++;
+  }
+
+  /**
+   * Ends the input: every request line still waiting for its response line becomes an event
+   * of stage RequestReceived without responseStatus (basic audit wrote no response line when
+   * the handler never called WriteHeader explicitly), in input order.
+   */
+  end(out: LegacyConversionResult[]): void {
+    if (this.stopped) return;
+    const rest: Pending[] = [];
+    for (const queue of this.pending.values()) rest.push(...queue);
+    rest.sort((a, b) => a.line - b.line);
+    for (const p of rest) out.push({ event: p.event });
+    this.pending.clear();
+    this.pendingCount = 0;
+    this.stopped = true;
+  }
+}
+
+function isBlank(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a && c !== 0xfeff) return false;
+  }
+  return true;
+}
+
+/**
+ * Converts legacy `AUDIT:` lines of any generation to audit.k8s.io/v1 events (level
+ * Metadata), streaming: it pulls one line at a time from `lines`, so a `for await` consumer
+ * that waits for its writes gives back-pressure all the way to the file.
+ *
+ * - G4/G5: one event per line.
+ * - G1–G3: a request line and its `response=` line (same id, other requests may come
+ *   between) become one ResponseComplete event; a request whose response line never comes is
+ *   yielded at the end of input as a RequestReceived event without responseStatus.
+ * - verb and objectRef are rebuilt from the HTTP method (G1–G3) or verb (G4/G5) and the uri,
+ *   as kube-apiserver's RequestInfo does; namespace is the line's.
+ * - Blank lines are skipped (line numbers still count them); a trailing `\r` and a BOM are
+ *   ignored. Any other line that cannot be read yields `{ error: { line, column, message } }`
+ *   and conversion goes on, unless `strict` is set: then the first error is the last item.
+ *
+ * See the README for the fields the mapping cannot carry.
+ *
+ * @example
+ * for await (const r of legacyToEvents(splitLines(createReadStream("audit.log")))) {
+ *   if ("event" in r) out.write(`${JSON.stringify(r.event)}\n`);
+ *   else console.error(`audit.log:${r.error.line}:${r.error.column}: ${r.error.message}`);
+ * }
+ */
+export async function* legacyToEvents(
+  lines: Iterable<LegacyLineInput> | AsyncIterable<LegacyLineInput>,
+  options: LegacyToEventsOptions = {},
+): AsyncGenerator<LegacyConversionResult, void, undefined> {
+  const converter = new LegacyConverter(options);
+  const out: LegacyConversionResult[] = [];
+  for await (const item of lines) {
+    const go = converter.push(item, out);
+    if (out.length === 1) {
+      yield out[0]!;
+      out.length = 0;
+    } else if (out.length > 0) {
+      for (const r of out) yield r;
+      out.length = 0;
+    }
+    if (!go) return;
+  }
+  converter.end(out);
+  for (const r of out) yield r;
+}
+
+/**
+ * Writes events as kube-apiserver's current legacy lines (G5, {@link formatLegacyLine}), one
+ * string per event, without newlines.
+ *
+ * @throws {LegacyFormatError} for an event whose requestReceivedTimestamp is not RFC 3339.
+ */
+export async function* eventsToLegacy(
+  events: Iterable<Event> | AsyncIterable<Event>,
+): AsyncGenerator<string, void, undefined> {
+  for await (const event of events) yield formatLegacyLine(event);
+}
