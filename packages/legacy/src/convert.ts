@@ -65,7 +65,10 @@ function objectRefFrom(
   namespace: string | undefined,
 ): ObjectReference | undefined {
   const info = requestInfo(method, uri);
-  if (!info.isResourceRequest) return undefined;
+  if (!info.isResourceRequest) {
+    // kube never writes a namespace for a non-resource request; keep one if a line has it.
+    return namespace !== undefined && namespace !== "" ? { namespace } : undefined;
+  }
   // kube-apiserver's field order: resource, namespace, name, uid, apiGroup, apiVersion, resourceVersion, subresource.
   const ref: ObjectReference = {};
   if (info.resource !== "") ref.resource = info.resource;
