@@ -25,11 +25,17 @@ const plugins = (log = new MemorySink("log"), webhook = new MemorySink("webhook"
 
 describe("createAuditBackend validation (pkg/server/options/audit.go messages)", () => {
   const cases: { name: string; options: AuditBackendOptions; messages: string[] }[] = [
-    { name: "defaults are valid", options: { log: { path: "/x" }, webhook: { kubeconfig: K } }, messages: [] },
+    {
+      name: "defaults are valid",
+      options: { log: { path: "/x" }, webhook: { kubeconfig: K } },
+      messages: [],
+    },
     {
       name: "unknown mode",
       options: { log: { path: "/x", mode: "async" as never } },
-      messages: ['invalid audit log mode async, allowed modes are "batch,blocking,blocking-strict"'],
+      messages: [
+        'invalid audit log mode async, allowed modes are "batch,blocking,blocking-strict"',
+      ],
     },
     {
       name: "buffer size",
@@ -74,7 +80,9 @@ describe("createAuditBackend validation (pkg/server/options/audit.go messages)",
     {
       name: "truncate batch smaller than event",
       options: { webhook: { kubeconfig: K, truncateMaxEventSize: 100, truncateMaxBatchSize: 99 } },
-      messages: ["invalid audit truncate webhook max batch size 99, must be greater than max event size (100)"],
+      messages: [
+        "invalid audit truncate webhook max batch size 99, must be greater than max event size (100)",
+      ],
     },
     {
       name: "truncate batch equal to event is allowed",
@@ -140,9 +148,9 @@ describe("createAuditBackend validation (pkg/server/options/audit.go messages)",
   });
 
   it("names the field of each problem", () => {
-    expect(validateAuditBackendOptions({ webhook: { kubeconfig: K, batchThrottleQPS: -1 } })[0]!.path).toBe(
-      "webhook.batchThrottleQPS",
-    );
+    expect(
+      validateAuditBackendOptions({ webhook: { kubeconfig: K, batchThrottleQPS: -1 } })[0]!.path,
+    ).toBe("webhook.batchThrottleQPS");
   });
 });
 
@@ -151,12 +159,18 @@ describe("createAuditBackend chain (§8.4 string forms)", () => {
     { options: { log: { path: "/x" } }, name: "ignoreErrors<log>" },
     { options: { webhook: { kubeconfig: K } }, name: "buffered<webhook>" },
     { options: { webhook: { kubeconfig: K, mode: "blocking-strict" } }, name: "webhook" },
-    { options: { log: { path: "/x" }, webhook: { kubeconfig: K } }, name: "union[ignoreErrors<log>,buffered<webhook>]" },
+    {
+      options: { log: { path: "/x" }, webhook: { kubeconfig: K } },
+      name: "union[ignoreErrors<log>,buffered<webhook>]",
+    },
     {
       options: { log: { path: "/x", mode: "batch" }, webhook: { kubeconfig: K, mode: "blocking" } },
       name: "union[buffered<log>,ignoreErrors<webhook>]",
     },
-    { options: { webhook: { kubeconfig: K, truncateEnabled: true } }, name: "truncate<buffered<webhook>>" },
+    {
+      options: { webhook: { kubeconfig: K, truncateEnabled: true } },
+      name: "truncate<buffered<webhook>>",
+    },
     {
       options: { log: { path: "/x", mode: "blocking-strict", truncateEnabled: true } },
       name: "truncate<log>",
@@ -199,7 +213,10 @@ describe("modes (§8.8): what a request sees", () => {
     ["blocking", true],
     ["batch", true],
   ] as const)("%s with a failing plugin returns %s", async (mode, expected) => {
-    const b = createAuditBackend({ webhook: { kubeconfig: K, mode, batchThrottleEnable: false } }, plugins(undefined, failing()));
+    const b = createAuditBackend(
+      { webhook: { kubeconfig: K, mode, batchThrottleEnable: false } },
+      plugins(undefined, failing()),
+    );
     expect(await b.processEvents([testEvent({ stage: "RequestReceived" })])).toBe(expected);
     await b.shutdown();
   });
@@ -210,7 +227,12 @@ describe("modes (§8.8): what a request sees", () => {
     r.answer = () => ({ status: 500 });
     const registry = new Registry();
     const kubeconfig = { clusters: [{ cluster: { server: r.url } }] };
-    const common = { kubeconfig, allowInsecureHttp: true, initialBackoff: 5, batchThrottleEnable: false };
+    const common = {
+      kubeconfig,
+      allowInsecureHttp: true,
+      initialBackoff: 5,
+      batchThrottleEnable: false,
+    };
     const results: boolean[] = [];
     const reports: SinkReport[] = [];
     for (const mode of ["blocking-strict", "blocking", "batch"] as const) {

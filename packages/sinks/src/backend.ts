@@ -94,9 +94,12 @@ export class AuditOptionsError extends KauditError {
   /** Every problem found, in the reference's words. */
   readonly issues: Issue[];
   constructor(issues: Issue[]) {
-    super(`invalid audit backend options:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`, {
-      name: "AuditOptionsError",
-    });
+    super(
+      `invalid audit backend options:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join("\n")}`,
+      {
+        name: "AuditOptionsError",
+      },
+    );
     this.issues = issues;
   }
 }
@@ -213,7 +216,10 @@ function validateVersion(version: string): Issue | undefined {
     return { path: "version", message: `unexpected GroupVersion string: ${version}` };
   }
   if (version !== API_VERSION) {
-    return { path: "version", message: `invalid group version, allowed versions are ["${API_VERSION}"]` };
+    return {
+      path: "version",
+      message: `invalid group version, allowed versions are ["${API_VERSION}"]`,
+    };
   }
   return undefined;
 }
@@ -275,7 +281,13 @@ export interface AuditPlugins {
   webhook?: (options: WebhookBackendOptions) => Sink;
 }
 
-function chain(plugin: Plugin, sink: Sink, r: Resolved, o: BackendChainOptions, reg: AuditBackendOptions["registry"]): Sink {
+function chain(
+  plugin: Plugin,
+  sink: Sink,
+  r: Resolved,
+  o: BackendChainOptions,
+  reg: AuditBackendOptions["registry"],
+): Sink {
   let s = sink;
   const registry = reg === undefined ? {} : { registry: reg };
   if (r.mode === "batch") {
@@ -295,7 +307,11 @@ function chain(plugin: Plugin, sink: Sink, r: Resolved, o: BackendChainOptions, 
     s = ignoreErrors(s);
   }
   if (r.truncateEnabled) {
-    s = truncate(s, { ...registry, maxEventSize: r.truncateMaxEventSize, maxBatchSize: r.truncateMaxBatchSize });
+    s = truncate(s, {
+      ...registry,
+      maxEventSize: r.truncateMaxEventSize,
+      maxBatchSize: r.truncateMaxBatchSize,
+    });
   }
   return s;
 }
@@ -342,7 +358,10 @@ export class AuditBackend extends ReportingBase {
  * String(backend); // "union[ignoreErrors<log>,buffered<webhook>]"
  * ```
  */
-export function createAuditBackend(options: AuditBackendOptions, plugins: AuditPlugins = {}): AuditBackend {
+export function createAuditBackend(
+  options: AuditBackendOptions,
+  plugins: AuditPlugins = {},
+): AuditBackend {
   const issues = validateAuditBackendOptions(options);
   if (issues.length > 0) throw new AuditOptionsError(issues);
   const sinks: Sink[] = [];

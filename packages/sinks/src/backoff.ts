@@ -27,7 +27,10 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Parses `Retry-After` (seconds or an HTTP date) into ms; undefined when absent or invalid. */
-export function parseRetryAfter(value: string | string[] | undefined, now = Date.now()): number | undefined {
+export function parseRetryAfter(
+  value: string | string[] | undefined,
+  now = Date.now(),
+): number | undefined {
   const v = Array.isArray(value) ? value[0] : value;
   if (v === undefined || v.trim() === "") return undefined;
   if (/^\s*\d+\s*$/.test(v)) return Number.parseInt(v, 10) * 1000;

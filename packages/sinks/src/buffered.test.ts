@@ -73,7 +73,13 @@ describe("buffered", () => {
       return true;
     };
     const registry = new Registry();
-    const s = buffered(m, { ...noThrottle, bufferSize: 10, maxBatchSize: 5, async: false, registry });
+    const s = buffered(m, {
+      ...noThrottle,
+      bufferSize: 10,
+      maxBatchSize: 5,
+      async: false,
+      registry,
+    });
     const got = drops(s);
     const sent = Array.from({ length: 40 }, () => testEvent());
     // first call fills a batch that the (held) delegate takes; then the queue fills
@@ -85,7 +91,9 @@ describe("buffered", () => {
     s.processEvents(sent.slice(20)); // all 20 dropped
     expect(performance.now() - t0).toBeLessThan(50);
     expect(got.map((r) => r.events.length)).toEqual([5, 20]);
-    expect(got.every((r) => r.plugin === "buffered" && r.error.message === "audit buffer queue blocked")).toBe(true);
+    expect(
+      got.every((r) => r.plugin === "buffered" && r.error.message === "audit buffer queue blocked"),
+    ).toBe(true);
     expect(got[0]!.events.map((e) => e.auditID)).toEqual(sent.slice(15, 20).map((e) => e.auditID));
     hold.open();
     await s.shutdown();
@@ -106,7 +114,12 @@ describe("buffered", () => {
 
   it("throttles batches with a token bucket (burst, then qps)", async () => {
     const m = new MemorySink();
-    const s = buffered(m, { maxBatchSize: 1, throttleEnable: true, throttleQPS: 20, throttleBurst: 2 });
+    const s = buffered(m, {
+      maxBatchSize: 1,
+      throttleEnable: true,
+      throttleQPS: 20,
+      throttleBurst: 2,
+    });
     const t0 = performance.now();
     for (let i = 0; i < 10; i++) s.processEvents([testEvent()]);
     await s.shutdown();
@@ -164,7 +177,13 @@ describe("buffered spool", () => {
       if (n === 0) await hold.promise;
       return true;
     };
-    const s = buffered(m, { ...noThrottle, bufferSize: 10, maxBatchSize: 5, async: false, spoolDir: dir });
+    const s = buffered(m, {
+      ...noThrottle,
+      bufferSize: 10,
+      maxBatchSize: 5,
+      async: false,
+      spoolDir: dir,
+    });
     const got = drops(s);
     const sent = Array.from({ length: 100 }, () => testEvent());
     s.processEvents(sent.slice(0, 5));

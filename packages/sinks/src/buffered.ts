@@ -68,7 +68,8 @@ export class BufferedSink extends ReportingBase {
     this.bufferSize = options.bufferSize ?? 10_000;
     this.maxBatchSize = options.maxBatchSize ?? 400;
     this.maxBatchWait = options.maxBatchWait ?? 30_000;
-    if (!(this.bufferSize > 0)) throw new RangeError(`buffered: bufferSize ${this.bufferSize} must be positive`);
+    if (!(this.bufferSize > 0))
+      throw new RangeError(`buffered: bufferSize ${this.bufferSize} must be positive`);
     if (!(this.maxBatchSize > 0)) {
       throw new RangeError(`buffered: maxBatchSize ${this.maxBatchSize} must be positive`);
     }
@@ -122,7 +123,10 @@ export class BufferedSink extends ReportingBase {
           this.spooling = true;
           this.toSpool(rest);
         } else {
-          this.drop(new SinkError("buffered", "audit buffer queue blocked"), rest.map(decodeEncoded));
+          this.drop(
+            new SinkError("buffered", "audit buffer queue blocked"),
+            rest.map(decodeEncoded),
+          );
         }
         break;
       }
@@ -140,7 +144,9 @@ export class BufferedSink extends ReportingBase {
       this.report(
         "error",
         "buffered",
-        new SinkError("buffered", `audit spool write failed: ${(err as Error).message}`, { cause: err }),
+        new SinkError("buffered", `audit spool write failed: ${(err as Error).message}`, {
+          cause: err,
+        }),
         lines.map(decodeEncoded),
       );
     }
@@ -206,7 +212,8 @@ export class BufferedSink extends ReportingBase {
     }
     // Shutdown drains the spool too, each segment once: what fails again stays on disk for the
     // next start instead of being retried forever.
-    if (this.spool) for (const seq of this.spool.snapshot()) await this.drainSpoolSegment(seq, false);
+    if (this.spool)
+      for (const seq of this.spool.snapshot()) await this.drainSpoolSegment(seq, false);
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
@@ -226,14 +233,13 @@ export class BufferedSink extends ReportingBase {
     spool.ack(seg.seq);
     if (!spool.hasData) this.spooling = false;
     // Failed batches went back to the spool; do not spin on a receiver that is down.
-    if (pauseOnFailure && results.includes(false)) await new Promise((r) => setTimeout(r, SPOOL_RETRY_PAUSE));
+    if (pauseOnFailure && results.includes(false))
+      await new Promise((r) => setTimeout(r, SPOOL_RETRY_PAUSE));
   }
 
   private async dispatch(batch: Encoded[]): Promise<void> {
     await this.dispatchTracked(batch);
   }
-
-
 
   // Waits for the throttle and a free slot, starts the delivery, and returns its promise (already
   // settled when not async), boxed so that awaiting this function does not await the delivery.
@@ -260,7 +266,9 @@ export class BufferedSink extends ReportingBase {
   private async send(batch: Encoded[]): Promise<boolean> {
     let ok: boolean;
     try {
-      const d = this.delegate as Sink & { [PROCESS_ENCODED]?: (l: readonly string[]) => Promise<boolean> };
+      const d = this.delegate as Sink & {
+        [PROCESS_ENCODED]?: (l: readonly string[]) => Promise<boolean>;
+      };
       ok = d[PROCESS_ENCODED]
         ? await d[PROCESS_ENCODED](batch)
         : await this.delegate.processEvents(batch.map(decodeEncoded));

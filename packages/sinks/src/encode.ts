@@ -1,5 +1,5 @@
-import * as api from "@kaudit/api";
 import type { Event } from "@kaudit/api";
+import * as api from "@kaudit/api";
 
 type Encoder = (event: Event) => string;
 

@@ -4,79 +4,79 @@
  */
 
 export {
-  /** Builds the reference's backend chain from flag-named options. */
-  createAuditBackend,
-  /** Validates createAuditBackend options, returning every problem. */
-  validateAuditBackendOptions,
-  /** The sink createAuditBackend returns. */
-  AuditBackend,
-  /** Invalid createAuditBackend options. */
-  AuditOptionsError,
   /** The allowed modes. */
   AUDIT_MODES,
+  /** The sink createAuditBackend returns. */
+  AuditBackend,
   type AuditBackendOptions,
   type AuditMode,
+  /** Invalid createAuditBackend options. */
+  AuditOptionsError,
   type AuditPlugins,
   type BackendChainOptions,
+  /** Builds the reference's backend chain from flag-named options. */
+  createAuditBackend,
   type LogBackendOptions,
+  /** Validates createAuditBackend options, returning every problem. */
+  validateAuditBackendOptions,
   type WebhookBackendOptions,
 } from "./backend";
 export {
-  /** The batching wrapper (buffered<…>). */
-  buffered,
+  type BufferedOptions,
   /** The class behind buffered(). */
   BufferedSink,
-  type BufferedOptions,
+  /** The batching wrapper (buffered<…>). */
+  buffered,
 } from "./buffered";
 export {
-  /** Reads a kubeconfig like client-go. */
-  loadKubeconfig,
-  /** A kubeconfig that cannot be used. */
-  KubeconfigError,
   type Kubeconfig,
   type KubeconfigCluster,
+  /** A kubeconfig that cannot be used. */
+  KubeconfigError,
   type KubeconfigUser,
+  /** Reads a kubeconfig like client-go. */
+  loadKubeconfig,
   type WebhookTarget,
 } from "./kubeconfig";
 export {
-  /** The reference's audit counters on a prom-client registry. */
-  auditMetrics,
   type AuditCounter,
   type AuditMetrics,
+  /** The reference's audit counters on a prom-client registry. */
+  auditMetrics,
   type MetricsRegistry,
 } from "./metrics";
 export {
-  /** The error type of reported failures. */
-  SinkError,
   type ReportingOptions,
   type ReportingSink,
+  /** The error type of reported failures. */
+  SinkError,
   type SinkReport,
 } from "./report";
 export {
-  /** The truncating wrapper (truncate<…>). */
-  truncate,
-  /** The class behind truncate(). */
-  TruncateSink,
   /** `audit.k8s.io/truncated`. */
   ANNOTATION_TRUNCATED,
   type TruncateOptions,
+  /** The class behind truncate(). */
+  TruncateSink,
+  /** The truncating wrapper (truncate<…>). */
+  truncate,
 } from "./truncate";
 export {
-  /** Several sinks as one (union[…]). */
-  union,
-  /** The class behind union(). */
-  UnionSink,
-  /** The blocking-mode wrapper (ignoreErrors<…>). */
-  ignoreErrors,
   /** The class behind ignoreErrors(). */
   IgnoreErrorsSink,
+  /** The blocking-mode wrapper (ignoreErrors<…>). */
+  ignoreErrors,
+  /** The class behind union(). */
+  UnionSink,
+  /** Several sinks as one (union[…]). */
+  union,
 } from "./union";
 export {
   /** The webhook backend. */
   createWebhookSink,
-  /** The class behind createWebhookSink(). */
-  WebhookSink,
   /** A failed webhook delivery. */
   WebhookError,
+  /** The class behind createWebhookSink(). */
+  WebhookSink,
   type WebhookSinkOptions,
 } from "./webhook-sink";

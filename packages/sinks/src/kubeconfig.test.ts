@@ -18,7 +18,11 @@ const b64 = (s: string) => Buffer.from(s).toString("base64");
 
 describe("loadKubeconfig errors (client-go's words)", () => {
   const cases: { name: string; config: () => Kubeconfig; message: string }[] = [
-    { name: "empty", config: () => ({}), message: "invalid configuration: no configuration has been provided" },
+    {
+      name: "empty",
+      config: () => ({}),
+      message: "invalid configuration: no configuration has been provided",
+    },
     {
       name: "named cluster but no context",
       config: () => ({ clusters: [{ name: "c", cluster: { server: "https://x" } }] }),
@@ -40,13 +44,19 @@ describe("loadKubeconfig errors (client-go's words)", () => {
     },
     {
       name: "current-context not found",
-      config: () => ({ clusters: [{ cluster: { server: "https://x" } }], "current-context": "nope" }),
+      config: () => ({
+        clusters: [{ cluster: { server: "https://x" } }],
+        "current-context": "nope",
+      }),
       message: "invalid configuration: context was not found for specified context: nope",
     },
     {
       name: "missing CA file",
-      config: () => ({ clusters: [{ cluster: { server: "https://x", "certificate-authority": "missing.crt" } }] }),
-      message: "invalid configuration: unable to read certificate-authority DIR/missing.crt for  due to open DIR/missing.crt: no such file or directory",
+      config: () => ({
+        clusters: [{ cluster: { server: "https://x", "certificate-authority": "missing.crt" } }],
+      }),
+      message:
+        "invalid configuration: unable to read certificate-authority DIR/missing.crt for  due to open DIR/missing.crt: no such file or directory",
     },
     {
       name: "client cert without key",
@@ -63,7 +73,11 @@ describe("loadKubeconfig errors (client-go's words)", () => {
         clusters: [
           {
             name: "c",
-            cluster: { server: "https://x", "certificate-authority": "ca.crt", "certificate-authority-data": b64(pki.caCert) },
+            cluster: {
+              server: "https://x",
+              "certificate-authority": "ca.crt",
+              "certificate-authority-data": b64(pki.caCert),
+            },
           },
         ],
         users: [{ name: "u", user: { token: "t", username: "a", password: "b" } }],
@@ -76,18 +90,34 @@ describe("loadKubeconfig errors (client-go's words)", () => {
     {
       name: "CA with insecure",
       config: () => ({
-        clusters: [{ cluster: { server: "https://x", "certificate-authority-data": b64(pki.caCert), "insecure-skip-tls-verify": true } }],
+        clusters: [
+          {
+            cluster: {
+              server: "https://x",
+              "certificate-authority-data": b64(pki.caCert),
+              "insecure-skip-tls-verify": true,
+            },
+          },
+        ],
       }),
       message: "specifying a root certificates file with the insecure flag is not allowed",
     },
     {
       name: "CA data that is not PEM",
-      config: () => ({ clusters: [{ cluster: { server: "https://x", "certificate-authority-data": b64("hello") } }] }),
+      config: () => ({
+        clusters: [
+          { cluster: { server: "https://x", "certificate-authority-data": b64("hello") } },
+        ],
+      }),
       message: "unable to load root certificates: unable to parse bytes as PEM block",
     },
     {
       name: "CA data with only a key",
-      config: () => ({ clusters: [{ cluster: { server: "https://x", "certificate-authority-data": b64(pki.caKey) } }] }),
+      config: () => ({
+        clusters: [
+          { cluster: { server: "https://x", "certificate-authority-data": b64(pki.caKey) } },
+        ],
+      }),
       message: "unable to load root certificates: no valid certificate authority data seen",
     },
     {
@@ -98,7 +128,8 @@ describe("loadKubeconfig errors (client-go's words)", () => {
           { name: "c", cluster: { server: "https://y" } },
         ],
       }),
-      message: 'error converting *[]NamedCluster into *map[string]*api.Cluster: duplicate name "c" in list',
+      message:
+        'error converting *[]NamedCluster into *map[string]*api.Cluster: duplicate name "c" in list',
     },
   ];
   it.each(cases)("$name", ({ config, message }) => {
@@ -113,7 +144,9 @@ describe("loadKubeconfig errors (client-go's words)", () => {
   });
 
   it("names a missing file as Go's stat does", () => {
-    expect(() => loadKubeconfig(join(dir, "nope.yaml"))).toThrow(`stat ${dir}/nope.yaml: no such file or directory`);
+    expect(() => loadKubeconfig(join(dir, "nope.yaml"))).toThrow(
+      `stat ${dir}/nope.yaml: no such file or directory`,
+    );
   });
 
   it("names the file when it does not parse", () => {
@@ -125,7 +158,9 @@ describe("loadKubeconfig errors (client-go's words)", () => {
 
 describe("loadKubeconfig resolution", () => {
   it("uses a single unnamed cluster with an empty current-context, server path kept", () => {
-    const t = loadKubeconfig({ clusters: [{ cluster: { server: "https://audit.example:8443/k8s/audit?x=1" } }] });
+    const t = loadKubeconfig({
+      clusters: [{ cluster: { server: "https://audit.example:8443/k8s/audit?x=1" } }],
+    });
     expect(t.url.href).toBe("https://audit.example:8443/k8s/audit?x=1");
     expect(t.ca).toBeUndefined();
     expect(t.insecureSkipTLSVerify).toBe(false);
@@ -153,13 +188,22 @@ describe("loadKubeconfig resolution", () => {
   });
 
   it("defaults a scheme-less server to https when TLS is configured, http otherwise", () => {
-    expect(loadKubeconfig({ clusters: [{ cluster: { server: "h:1", "certificate-authority-data": b64(pki.caCert) } }] }).url.protocol).toBe("https:");
-    expect(loadKubeconfig({ clusters: [{ cluster: { server: "h:1" } }] }).url.protocol).toBe("http:");
+    expect(
+      loadKubeconfig({
+        clusters: [{ cluster: { server: "h:1", "certificate-authority-data": b64(pki.caCert) } }],
+      }).url.protocol,
+    ).toBe("https:");
+    expect(loadKubeconfig({ clusters: [{ cluster: { server: "h:1" } }] }).url.protocol).toBe(
+      "http:",
+    );
   });
 
   it("resolves relative files against the kubeconfig's directory", () => {
     const p = join(dir, "rel.yaml");
-    writeFileSync(p, "clusters:\n- cluster:\n    server: https://x\n    certificate-authority: ca.crt\n");
+    writeFileSync(
+      p,
+      "clusters:\n- cluster:\n    server: https://x\n    certificate-authority: ca.crt\n",
+    );
     expect(loadKubeconfig(p).ca).toBe(pki.caCert);
   });
 });

@@ -127,26 +127,41 @@ function goOpenError(path: string, e: unknown): string {
  * resolving with an empty current-context, relative paths resolved against the file's directory.
  * Throws {@link KubeconfigError} with client-go's messages.
  */
-export function loadKubeconfig(source: string | Kubeconfig, options?: { baseDir?: string }): WebhookTarget {
+export function loadKubeconfig(
+  source: string | Kubeconfig,
+  options?: { baseDir?: string },
+): WebhookTarget {
   let config: Kubeconfig;
   let file: string | undefined;
   let baseDir = options?.baseDir ?? process.cwd();
   if (typeof source === "string") {
     file = source;
-    if (!existsSync(file)) throw new KubeconfigError(`stat ${file}: no such file or directory`, file);
+    if (!existsSync(file))
+      throw new KubeconfigError(`stat ${file}: no such file or directory`, file);
     let text: string;
     try {
       text = readFileSync(file, "utf8");
     } catch (e) {
-      throw new KubeconfigError(`error loading config file "${file}": ${goOpenError(file, e)}`, file, e);
+      throw new KubeconfigError(
+        `error loading config file "${file}": ${goOpenError(file, e)}`,
+        file,
+        e,
+      );
     }
     try {
       config = (parseYaml(text) ?? {}) as Kubeconfig;
     } catch (e) {
-      throw new KubeconfigError(`error loading config file "${file}": ${(e as Error).message}`, file, e);
+      throw new KubeconfigError(
+        `error loading config file "${file}": ${(e as Error).message}`,
+        file,
+        e,
+      );
     }
     if (typeof config !== "object" || Array.isArray(config)) {
-      throw new KubeconfigError(`error loading config file "${file}": not a kubeconfig object`, file);
+      throw new KubeconfigError(
+        `error loading config file "${file}": not a kubeconfig object`,
+        file,
+      );
     }
     baseDir = dirname(resolve(file));
   } else {
@@ -188,7 +203,8 @@ export function loadKubeconfig(source: string | Kubeconfig, options?: { baseDir?
   if (errors.length === 1 && errors[0] === "cluster has no server defined") {
     throw new KubeconfigError("invalid configuration: no configuration has been provided", file);
   }
-  if (errors.length > 0) throw new KubeconfigError(`invalid configuration: ${aggregate(errors)}`, file);
+  if (errors.length > 0)
+    throw new KubeconfigError(`invalid configuration: ${aggregate(errors)}`, file);
 
   if (user.exec !== undefined || user["auth-provider"] !== undefined) {
     throw new KubeconfigError(
@@ -237,10 +253,15 @@ export function loadKubeconfig(source: string | Kubeconfig, options?: { baseDir?
 
   // client-go DefaultServerURL: a host without a scheme gets https when TLS is configured.
   const server = cluster.server ?? "";
-  const tlsConfigured = caPem !== undefined || certPem !== undefined || insecure || !!cluster["tls-server-name"];
+  const tlsConfigured =
+    caPem !== undefined || certPem !== undefined || insecure || !!cluster["tls-server-name"];
   let url: URL;
   try {
-    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(server) ? server : `${tlsConfigured ? "https" : "http"}://${server}`);
+    url = new URL(
+      /^[a-z][a-z0-9+.-]*:\/\//i.test(server)
+        ? server
+        : `${tlsConfigured ? "https" : "http"}://${server}`,
+    );
   } catch (e) {
     throw new KubeconfigError(`${where}parse "${server}": invalid URL`, file, e);
   }
@@ -269,7 +290,11 @@ function validateClusterInfo(name: string, c: KubeconfigCluster): string[] {
   if (isEmptyCluster(c)) return ["cluster has no server defined"];
   const errs: string[] = [];
   if (!c.server) {
-    errs.push(name === "" ? "default cluster has no server defined" : `no server found for cluster "${name}"`);
+    errs.push(
+      name === ""
+        ? "default cluster has no server defined"
+        : `no server found for cluster "${name}"`,
+    );
   }
   if (c["certificate-authority"] && c["certificate-authority-data"]) {
     errs.push(
@@ -278,7 +303,10 @@ function validateClusterInfo(name: string, c: KubeconfigCluster): string[] {
   }
   if (c["certificate-authority"]) {
     const err = canOpen(c["certificate-authority"]);
-    if (err) errs.push(`unable to read certificate-authority ${c["certificate-authority"]} for ${name} due to ${err}`);
+    if (err)
+      errs.push(
+        `unable to read certificate-authority ${c["certificate-authority"]} for ${name} due to ${err}`,
+      );
   }
   return errs;
 }
@@ -290,10 +318,14 @@ function validateAuthInfo(name: string, u: KubeconfigUser): string[] {
   if (u.username || u.password) methods.push("basicAuth");
   if (u["client-certificate"] || u["client-certificate-data"]) {
     if (u["client-certificate"] && u["client-certificate-data"]) {
-      errs.push(`client-cert-data and client-cert are both specified for ${name}. client-cert-data will override.`);
+      errs.push(
+        `client-cert-data and client-cert are both specified for ${name}. client-cert-data will override.`,
+      );
     }
     if (u["client-key"] && u["client-key-data"]) {
-      errs.push(`client-key-data and client-key are both specified for ${name}; client-key-data will override`);
+      errs.push(
+        `client-key-data and client-key are both specified for ${name}; client-key-data will override`,
+      );
     }
     if (!u["client-key"] && !u["client-key-data"]) {
       errs.push(
@@ -302,7 +334,10 @@ function validateAuthInfo(name: string, u: KubeconfigUser): string[] {
     }
     if (u["client-certificate"]) {
       const err = canOpen(u["client-certificate"]);
-      if (err) errs.push(`unable to read client-cert ${u["client-certificate"]} for ${name} due to ${err}`);
+      if (err)
+        errs.push(
+          `unable to read client-cert ${u["client-certificate"]} for ${name} due to ${err}`,
+        );
     }
     if (u["client-key"]) {
       const err = canOpen(u["client-key"]);
@@ -310,7 +345,9 @@ function validateAuthInfo(name: string, u: KubeconfigUser): string[] {
     }
   }
   if (methods.length > 1) {
-    errs.push(`more than one authentication method found for ${name}; found [${methods.join(" ")}], only one is allowed`);
+    errs.push(
+      `more than one authentication method found for ${name}; found [${methods.join(" ")}], only one is allowed`,
+    );
   }
   return errs;
 }

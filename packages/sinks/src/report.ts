@@ -97,6 +97,8 @@ export function countReports(sink: Sink, registry: MetricsRegistry | undefined):
   if (!registry || typeof d.on !== "function" || d[COUNTS_OWN_REPORTS] === true) return;
   const metrics = auditMetrics(registry);
   for (const kind of ["error", "drop"] as const) {
-    d.on.call(sink, kind, (r: SinkReport) => metrics.errorTotal.inc({ plugin: r.plugin }, r.events?.length ?? 0));
+    d.on.call(sink, kind, (r: SinkReport) =>
+      metrics.errorTotal.inc({ plugin: r.plugin }, r.events?.length ?? 0),
+    );
   }
 }

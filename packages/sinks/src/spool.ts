@@ -91,7 +91,9 @@ export class Spool {
 
   /** Takes the oldest segment not being read (or `only` that one), closing the active one if needed. */
   take(only?: number): { seq: number; lines: string[] } | undefined {
-    const seq = this.segments.find((s) => !this.reading.has(s) && (only === undefined || s === only));
+    const seq = this.segments.find(
+      (s) => !this.reading.has(s) && (only === undefined || s === only),
+    );
     if (seq === undefined) return undefined;
     if (seq === this.activeSeq) this.closeActive();
     this.reading.add(seq);

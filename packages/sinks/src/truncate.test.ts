@@ -19,8 +19,18 @@ describe("truncate (§8.9)", () => {
     maxEventSize: () => number;
     outcome: "as-is" | "truncated" | "dropped";
   }[] = [
-    { name: "small event passes", event: () => testEvent(), maxEventSize: () => base + 10, outcome: "as-is" },
-    { name: "exactly maxEventSize passes", event: () => testEvent(), maxEventSize: () => base, outcome: "as-is" },
+    {
+      name: "small event passes",
+      event: () => testEvent(),
+      maxEventSize: () => base + 10,
+      outcome: "as-is",
+    },
+    {
+      name: "exactly maxEventSize passes",
+      event: () => testEvent(),
+      maxEventSize: () => base,
+      outcome: "as-is",
+    },
     {
       name: "Request-level event over the limit loses its bodies",
       event: () => testEvent({ level: "Request", requestObject: body(500) }),
@@ -29,7 +39,12 @@ describe("truncate (§8.9)", () => {
     },
     {
       name: "RequestResponse event over the limit loses both bodies",
-      event: () => testEvent({ level: "RequestResponse", requestObject: body(300), responseObject: body(300) }),
+      event: () =>
+        testEvent({
+          level: "RequestResponse",
+          requestObject: body(300),
+          responseObject: body(300),
+        }),
       maxEventSize: () => base + 200,
       outcome: "truncated",
     },
@@ -41,7 +56,12 @@ describe("truncate (§8.9)", () => {
     },
     {
       name: "still too large after truncating is dropped",
-      event: () => testEvent({ level: "Request", requestObject: body(500), annotations: { big: "y".repeat(500) } }),
+      event: () =>
+        testEvent({
+          level: "Request",
+          requestObject: body(500),
+          annotations: { big: "y".repeat(500) },
+        }),
       maxEventSize: () => base + 200,
       outcome: "dropped",
     },
@@ -90,7 +110,10 @@ describe("truncate (§8.9)", () => {
     const m = new MemorySink();
     m.behave = (_e, n) => n !== 1;
     const events = Array.from({ length: 4 }, () => testEvent());
-    const s = truncate(m, { maxEventSize: size(events[0]!) * 2, maxBatchSize: size(events[0]!) * 2 });
+    const s = truncate(m, {
+      maxEventSize: size(events[0]!) * 2,
+      maxBatchSize: size(events[0]!) * 2,
+    });
     expect(await s.processEvents(events)).toBe(false);
     expect(m.calls).toHaveLength(2);
   });

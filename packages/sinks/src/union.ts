@@ -69,7 +69,12 @@ export class IgnoreErrorsSink extends ReportingBase {
   // A delegate breaking the contract (throwing or rejecting) is still a counted failure.
   private thrown(err: unknown, events: readonly Event[]): void {
     const error = err instanceof Error ? err : new Error(String(err));
-    this.report("error", String(this.delegate), error, events.map((e) => structuredClone(e)));
+    this.report(
+      "error",
+      String(this.delegate),
+      error,
+      events.map((e) => structuredClone(e)),
+    );
   }
 
   shutdown(): Promise<void> {

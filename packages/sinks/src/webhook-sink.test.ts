@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { SinkReport } from "./report";
+import { testEvent } from "./testing/events";
 import { createTestPki, type TestPki } from "./testing/pki";
 import { startReceiver, type TestReceiver } from "./testing/receiver";
-import { testEvent } from "./testing/events";
 import { createWebhookSink, type WebhookSink } from "./webhook-sink";
 
 let pki: TestPki;
@@ -83,8 +83,12 @@ current-context: default
     const req = r.requests[0]!;
     expect(req.clientCN).toBe("kube-apiserver-audit");
     expect(req.headers["content-type"]).toBe("application/json");
-    expect(req.headers["accept"]).toBe("application/json, */*");
-    expect(req.body.startsWith('{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[{"level":"Metadata"')).toBe(true);
+    expect(req.headers.accept).toBe("application/json, */*");
+    expect(
+      req.body.startsWith(
+        '{"kind":"EventList","apiVersion":"audit.k8s.io/v1","metadata":{},"items":[{"level":"Metadata"',
+      ),
+    ).toBe(true);
     expect(req.body.endsWith("]}\n")).toBe(true);
     expect(req.body).toContain("/api?x=\\u003c\\u0026\\u003e");
     expect(req.items.map((i) => i.auditID)).toEqual(events.map((e) => e.auditID));
@@ -129,7 +133,13 @@ current-context: default
     const ok = sink({
       kubeconfig: {
         clusters: [
-          { cluster: { server: url, "certificate-authority-data": b64(pki.caCert), "tls-server-name": "receiver.test" } },
+          {
+            cluster: {
+              server: url,
+              "certificate-authority-data": b64(pki.caCert),
+              "tls-server-name": "receiver.test",
+            },
+          },
         ],
       },
     });
@@ -137,7 +147,13 @@ current-context: default
     const bad = sink({
       kubeconfig: {
         clusters: [
-          { cluster: { server: url, "certificate-authority-data": b64(pki.caCert), "tls-server-name": "wrong.test" } },
+          {
+            cluster: {
+              server: url,
+              "certificate-authority-data": b64(pki.caCert),
+              "tls-server-name": "wrong.test",
+            },
+          },
         ],
       },
       initialBackoff: 1,
@@ -169,7 +185,10 @@ current-context: default
 
   it("counts a call after shutdown as a failure", async () => {
     const r = await receiver();
-    const s = createWebhookSink({ kubeconfig: { clusters: [{ cluster: { server: r.url } }] }, allowInsecureHttp: true });
+    const s = createWebhookSink({
+      kubeconfig: { clusters: [{ cluster: { server: r.url } }] },
+      allowInsecureHttp: true,
+    });
     const got = reports(s);
     await s.shutdown();
     expect(await s.processEvents([testEvent()])).toBe(false);
@@ -209,7 +228,12 @@ describe("createWebhookSink retries", () => {
   it("treats 207 and 3xx like client-go: as failures", async () => {
     const r = await receiver();
     r.answer = () => ({ status: 207 });
-    const s = sink({ kubeconfig: plain(r.url), allowInsecureHttp: true, initialBackoff: 1, attempts: 2 });
+    const s = sink({
+      kubeconfig: plain(r.url),
+      allowInsecureHttp: true,
+      initialBackoff: 1,
+      attempts: 2,
+    });
     reports(s);
     expect(await s.processEvents([testEvent()])).toBe(false);
     expect(r.requests).toHaveLength(2);
@@ -217,7 +241,8 @@ describe("createWebhookSink retries", () => {
 
   it("waits Retry-After on a 429 instead of the backoff, then succeeds", async () => {
     const r = await receiver();
-    r.answer = (n) => (n === 0 ? { status: 429, headers: { "Retry-After": "1" } } : { status: 200 });
+    r.answer = (n) =>
+      n === 0 ? { status: 429, headers: { "Retry-After": "1" } } : { status: 200 };
     // an initial backoff far longer than the test proves Retry-After, not the backoff, was used
     const s = sink({ kubeconfig: plain(r.url), allowInsecureHttp: true, initialBackoff: 60_000 });
     expect(await s.processEvents([testEvent()])).toBe(true);
@@ -230,7 +255,12 @@ describe("createWebhookSink retries", () => {
   it("times out a hanging receiver per attempt and retries", async () => {
     const r = await receiver();
     r.answer = (n) => (n < 2 ? "hang" : { status: 200 });
-    const s = sink({ kubeconfig: plain(r.url), allowInsecureHttp: true, timeout: 200, initialBackoff: 50 });
+    const s = sink({
+      kubeconfig: plain(r.url),
+      allowInsecureHttp: true,
+      timeout: 200,
+      initialBackoff: 50,
+    });
     const t0 = performance.now();
     expect(await s.processEvents([testEvent()])).toBe(true);
     const took = performance.now() - t0;
@@ -243,11 +273,49 @@ describe("createWebhookSink retries", () => {
   it("reports the last attempt's timeout when the receiver never answers", async () => {
     const r = await receiver();
     r.answer = () => "hang";
-    const s = sink({ kubeconfig: plain(r.url), allowInsecureHttp: true, timeout: 100, initialBackoff: 10, attempts: 3 });
+    const s = sink({
+      kubeconfig: plain(r.url),
+      allowInsecureHttp: true,
+      timeout: 100,
+      initialBackoff: 10,
+      attempts: 3,
+    });
     const got = reports(s);
     expect(await s.processEvents([testEvent()])).toBe(false);
     expect(r.requests).toHaveLength(3);
     expect(got[0]!.error.message).toMatch(/Client\.Timeout exceeded/);
+  });
+
+  it("500, then 429 with Retry-After, then hanging, then 200: each handled as specified", async () => {
+    const r = await receiver();
+    const script = [
+      { status: 500 },
+      { status: 429, headers: { "Retry-After": "1" } },
+      "hang",
+      { status: 200 },
+    ] as const;
+    r.answer = (n) => script[n] ?? { status: 200 };
+    const s = sink({
+      kubeconfig: plain(r.url),
+      allowInsecureHttp: true,
+      timeout: 300,
+      initialBackoff: 100,
+    });
+    const got = reports(s);
+    expect(await s.processEvents([testEvent()])).toBe(true);
+    expect(r.requests.map((q) => q.answered)).toEqual([500, 429, "hang", 200]);
+    const at = r.requests.map((q) => q.at);
+    const gap = (i: number) => at[i]! - at[i - 1]!;
+    // attempt 1 fails (500): backoff sleep 100 ms + ≤20 %
+    expect(gap(1)).toBeGreaterThanOrEqual(95);
+    expect(gap(1)).toBeLessThan(120 + 80);
+    // attempt 2: 429 + Retry-After 1 s is re-sent after 1 s inside the same attempt
+    expect(gap(2)).toBeGreaterThanOrEqual(990);
+    expect(gap(2)).toBeLessThan(1000 + 150);
+    // that re-send hangs: the 300 ms timeout ends attempt 2, then the second sleep, 150 ms + ≤20 %
+    expect(gap(3)).toBeGreaterThanOrEqual(300 + 150 - 5);
+    expect(gap(3)).toBeLessThan(300 + 180 + 100);
+    expect(got).toHaveLength(0);
   });
 
   it("keeps at most maxInFlight calls delivering at once", async () => {

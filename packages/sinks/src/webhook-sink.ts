@@ -72,14 +72,21 @@ export class WebhookSink extends ReportingBase {
       );
     }
     if (this.target.url.protocol !== "http:" && this.target.url.protocol !== "https:") {
-      throw new KubeconfigError(`unsupported webhook server scheme ${this.target.url.protocol}`, file);
+      throw new KubeconfigError(
+        `unsupported webhook server scheme ${this.target.url.protocol}`,
+        file,
+      );
     }
     this.timeout = options.timeout ?? 30_000;
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 64);
     const initial = options.initialBackoff ?? 10_000;
     const steps = Math.max(1, options.attempts ?? 5);
     this.delays = () => backoffDelays({ initial, factor: 1.5, jitter: 0.2, steps });
-    const agentOptions = { keepAlive: true, maxSockets: this.maxInFlight, maxFreeSockets: this.maxInFlight };
+    const agentOptions = {
+      keepAlive: true,
+      maxSockets: this.maxInFlight,
+      maxFreeSockets: this.maxInFlight,
+    };
     if (this.target.url.protocol === "https:") {
       const t = this.target;
       this.agent = new https.Agent({
@@ -114,7 +121,12 @@ export class WebhookSink extends ReportingBase {
       }
     }
     if (failed.length > 0) {
-      this.report("error", "webhook", firstError as Error, failed.map((e) => ({ ...e })));
+      this.report(
+        "error",
+        "webhook",
+        firstError as Error,
+        failed.map((e) => ({ ...e })),
+      );
     }
     return this[PROCESS_ENCODED](encoded).then((ok) => ok && failed.length === 0);
   }
@@ -122,7 +134,12 @@ export class WebhookSink extends ReportingBase {
   /** Same as processEvents for already-encoded events (each `encodeEvent` output). */
   [PROCESS_ENCODED](encoded: readonly string[]): Promise<boolean> {
     if (this.closed) {
-      this.report("error", "webhook", new WebhookError("audit backend shut down"), encoded.map(decodeEncoded));
+      this.report(
+        "error",
+        "webhook",
+        new WebhookError("audit backend shut down"),
+        encoded.map(decodeEncoded),
+      );
       return Promise.resolve(false);
     }
     if (encoded.length === 0) return Promise.resolve(true);
@@ -190,7 +207,9 @@ export class WebhookSink extends ReportingBase {
         res.on("end", () => {
           if (status >= 200 && status <= 206) return done({ ok: true });
           const retryAfter =
-            status === 429 || status >= 500 ? parseRetryAfter(res.headers["retry-after"]) : undefined;
+            status === 429 || status >= 500
+              ? parseRetryAfter(res.headers["retry-after"])
+              : undefined;
           done({
             ok: false,
             error: new WebhookError(
@@ -209,7 +228,10 @@ export class WebhookSink extends ReportingBase {
         req.destroy(error);
       }, this.timeout);
       req.on("error", (err) => {
-        done({ ok: false, error: new WebhookError(`Post "${url.href}": ${err.message}`, undefined, err) });
+        done({
+          ok: false,
+          error: new WebhookError(`Post "${url.href}": ${err.message}`, undefined, err),
+        });
       });
       req.end(body);
     });

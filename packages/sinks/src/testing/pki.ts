@@ -18,7 +18,13 @@ export async function createTestPki(name = "kaudit-test"): Promise<TestPki> {
     ...opts,
     extensions: [
       { name: "basicConstraints", cA: true, critical: true },
-      { name: "keyUsage", keyCertSign: true, cRLSign: true, digitalSignature: true, critical: true },
+      {
+        name: "keyUsage",
+        keyCertSign: true,
+        cRLSign: true,
+        digitalSignature: true,
+        critical: true,
+      },
     ],
   });
   const server = await generate([{ name: "commonName", value: "receiver.test" }], {

@@ -54,7 +54,8 @@ export async function startReceiver(options?: {
         items = [];
       }
       const sock = req.socket as TLSSocket;
-      const peer = typeof sock.getPeerCertificate === "function" ? sock.getPeerCertificate() : undefined;
+      const peer =
+        typeof sock.getPeerCertificate === "function" ? sock.getPeerCertificate() : undefined;
       r.requests.push({
         at: performance.now(),
         headers: req.headers,
@@ -71,7 +72,10 @@ export async function startReceiver(options?: {
       r.peakOpen = Math.max(r.peakOpen, r.open);
       const reply = () => {
         r.open--;
-        res.writeHead(answer.status, { "Content-Type": "application/json", ...(answer.headers ?? {}) });
+        res.writeHead(answer.status, {
+          "Content-Type": "application/json",
+          ...(answer.headers ?? {}),
+        });
         res.end("{}");
       };
       if (answer.delay) setTimeout(reply, answer.delay);
@@ -84,7 +88,9 @@ export async function startReceiver(options?: {
           {
             cert: options.tls.cert,
             key: options.tls.key,
-            ...(options.tls.ca ? { ca: options.tls.ca, requestCert: true, rejectUnauthorized: true } : {}),
+            ...(options.tls.ca
+              ? { ca: options.tls.ca, requestCert: true, rejectUnauthorized: true }
+              : {}),
           },
           handler,
         )
