@@ -24,7 +24,7 @@ async function serve(handler: Handler, options: Partial<AuditOptions> & { sink: 
 }
 
 async function one(
-  options: Partial<AuditOptions> = {},
+  options: Omit<Partial<AuditOptions>, "sink"> = {},
   req: Parameters<typeof request>[1] = {},
   handler: Handler = (_q, s) => s.end("ok"),
 ) {
