@@ -102,7 +102,7 @@ const yieldNow = () => new Promise<void>((r) => setImmediate(r));
 export async function run(): Promise<{ name: string; eventsPerSecond: number; lost: number }[]> {
   const events = makeEvents(N);
   const rx = await receiver();
-  const lost: Record<string, number> = { kaudit: 0, baseline: 0 };
+  const lost: Record<string, number> = { kaudit: 0, baseline: 0, encoded: 0 };
   const bench = new Bench({ iterations: 5, time: 0, warmupIterations: 1, warmupTime: 0 });
 
   bench.add("kaudit buffered<webhook> (throttle off)", async () => {
@@ -167,15 +167,53 @@ export async function run(): Promise<{ name: string; eventsPerSecond: number; lo
     lost.baseline += N - rx.take();
   });
 
+  bench.add("baseline: encodeEvent + raw http POSTs", async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+    const url = new URL(rx.url);
+    let next = 0;
+    const post = (body: Buffer) =>
+      new Promise<void>((resolve, reject) => {
+        const req = http.request(
+          url,
+          {
+            method: "POST",
+            agent,
+            headers: { "Content-Type": "application/json", "Content-Length": body.length },
+          },
+          (res) => {
+            res.resume();
+            res.on("end", () => resolve());
+          },
+        );
+        req.on("error", reject);
+        req.end(body);
+      });
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async () => {
+        while (next < N) {
+          const from = next;
+          next += BATCH;
+          await post(Buffer.from(eventListBody(events.slice(from, from + BATCH).map(encodeEvent))));
+        }
+      }),
+    );
+    agent.destroy();
+    lost.encoded += N - rx.take();
+  });
+
   await bench.run();
   await rx.close();
   const rows = bench.tasks.map((t) => {
     const r = t.result as unknown as { latency?: { mean: number }; period?: number };
     const ms = r.latency?.mean ?? r.period ?? Number.NaN;
-    const key = t.name.startsWith("kaudit") ? "kaudit" : "baseline";
+    const key = t.name.startsWith("kaudit")
+      ? "kaudit"
+      : t.name.includes("encodeEvent")
+        ? "encoded"
+        : "baseline";
     return { name: t.name, eventsPerSecond: Math.round(N / (ms / 1000)), lost: lost[key]! };
   });
-  const [ours, base] = rows as [(typeof rows)[0], (typeof rows)[0]];
+  const [ours, base, encoded] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
   console.log(
     `\nwebhook: ${N} Metadata events per run, batches of ${BATCH}, ${CONCURRENCY} in flight, loopback receiver`,
   );
@@ -183,6 +221,10 @@ export async function run(): Promise<{ name: string; eventsPerSecond: number; lo
   console.log(
     `ratio kaudit / baseline: ${(ours.eventsPerSecond / base.eventsPerSecond).toFixed(2)}× ` +
       `(target ≥ 50,000 events/s delivered, 0 lost: ${ours.eventsPerSecond >= 50_000 && ours.lost === 0 ? "met" : "NOT met"})`,
+  );
+  console.log(
+    `ratio kaudit / (encodeEvent + raw POSTs): ${(ours.eventsPerSecond / encoded.eventsPerSecond).toFixed(2)}× ` +
+      "(the cost of queueing, copying and batching alone)",
   );
   return rows;
 }
