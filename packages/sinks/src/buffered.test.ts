@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Registry } from "prom-client";
@@ -213,5 +213,63 @@ describe("buffered spool", () => {
     await second.shutdown();
     expect(up.ids()).toEqual([...sent.map((e) => e.auditID), later.auditID]);
     expect(readdirSync(dir).filter((f) => f.endsWith(".spool"))).toEqual([]);
+  });
+
+  it("drops, counted, what exceeds the spool's disk budget", async () => {
+    const dir = spoolDir();
+    const m = new MemorySink();
+    const hold = gate();
+    m.behave = async () => {
+      await hold.promise;
+      return true;
+    };
+    const s = buffered(m, {
+      ...noThrottle,
+      bufferSize: 5,
+      maxBatchSize: 5,
+      async: false,
+      spoolDir: dir,
+      spoolMaxBytes: 4096,
+    });
+    const got = drops(s);
+    const sent = Array.from({ length: 60 }, () => testEvent());
+    for (const e of sent) s.processEvents([e]);
+    const dropped = got.reduce((n, r) => n + r.events.length, 0);
+    expect(got.every((r) => r.error.message === "audit spool full")).toBe(true);
+    expect(dropped).toBeGreaterThan(0);
+    hold.open();
+    await s.shutdown();
+    expect(m.ids().length).toBe(sent.length - dropped);
+  });
+
+  it("reports a spool it cannot write, and keeps running", async () => {
+    const dir = spoolDir();
+    const m = new MemorySink();
+    const hold = gate();
+    m.behave = async () => {
+      await hold.promise;
+      return true;
+    };
+    const s = buffered(m, {
+      ...noThrottle,
+      bufferSize: 2,
+      maxBatchSize: 2,
+      async: false,
+      spoolDir: dir,
+    });
+    const errors: SinkReport[] = [];
+    s.on("error", (r: SinkReport) => errors.push(r));
+    // the spool directory vanishes and a file takes its place: every write now fails
+    rmSync(dir, { recursive: true });
+    writeFileSync(dir, "not a directory");
+    for (let i = 0; i < 10; i++) expect(s.processEvents([testEvent()])).toBe(true);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(errors[0]!.error.message).toMatch(/^audit spool write failed: ENOTDIR/);
+    const failed = errors.reduce((n, r) => n + r.events.length, 0);
+    hold.open();
+    await s.shutdown();
+    expect(m.ids().length + failed).toBe(10);
+    rmSync(dir);
+    mkdirSync(dir);
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { buffered } from "./buffered";
@@ -107,5 +110,49 @@ describe("webhook outage (real receiver on 127.0.0.1)", () => {
     expect(metric).toContain(
       `apiserver_audit_error_total{plugin="buffered"} ${sent.length - received.length}`,
     );
+  });
+
+  it("with spoolDir, a buffer far too small and a receiver down loses nothing either", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kaudit-outage-spool-"));
+    try {
+      const r = await startReceiver();
+      receivers.push(r);
+      const webhook = createWebhookSink({
+        kubeconfig: { clusters: [{ cluster: { server: r.url } }] },
+        allowInsecureHttp: true,
+        initialBackoff: 100,
+        attempts: 2,
+      });
+      const s = buffered(webhook, {
+        bufferSize: 20,
+        maxBatchSize: 10,
+        maxBatchWait: 100,
+        throttleEnable: false,
+        spoolDir: dir,
+      });
+      const problems: SinkReport[] = [];
+      const failedAttempts: SinkReport[] = [];
+      s.on("drop", (x: SinkReport) => problems.push(x));
+      // deliveries that failed while the receiver was down are reported, and spooled
+      s.on("error", (x: SinkReport) => failedAttempts.push(x));
+      let phase = 0;
+      const sent = await load(s, 500, 3, (t) => {
+        if (phase === 0 && t >= 200) {
+          phase = 1;
+          void r.stop();
+        } else if (phase === 1 && t >= 1700) {
+          phase = 2;
+          void r.start();
+        }
+      });
+      await s.shutdown();
+      expect(problems).toEqual([]);
+      expect(failedAttempts.length).toBeGreaterThan(0);
+      const received = r.accepted();
+      expect(new Set(received)).toEqual(new Set(sent));
+      expect(readdirSync(dir).filter((f) => f.endsWith(".spool"))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
