@@ -1,6 +1,7 @@
 import { EventEmitter } from "node:events";
 import type { Event, Sink } from "@kaudit/api";
 import { KauditError } from "@kaudit/api";
+import { formatLegacyLine } from "@kaudit/legacy";
 import { type AuditMetrics, auditMetrics, type MetricsRegistry } from "./metrics";
 
 const COUNTS_OWN_REPORTS = Symbol.for("kaudit.sinks.countsOwnReports");
@@ -68,10 +69,17 @@ export abstract class ReportingBase extends EventEmitter {
       this.emit(kind, report);
       return;
     }
-    // kube-apiserver's HandlePluginError wording (pkg/audit/metrics.go).
-    process.stderr.write(
-      `Error in audit plugin '${report.plugin}' affecting ${report.events.length} audit events: ${report.error.message}\n`,
-    );
+    // kube-apiserver's HandlePluginError message (pkg/audit/metrics.go), impacted events as
+    // legacy lines.
+    let msg = `Error in audit plugin '${report.plugin}' affecting ${report.events.length} audit events: ${report.error.message}\nImpacted events:\n`;
+    for (const e of report.events) {
+      try {
+        msg += `${formatLegacyLine(e)}\n`;
+      } catch {
+        msg += `id=${JSON.stringify(e?.auditID)}\n`;
+      }
+    }
+    process.stderr.write(msg);
   }
 
   /** Re-emits a delegate's reports as this sink's own (counted once, where they happened). */
