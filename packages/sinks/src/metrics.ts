@@ -48,7 +48,11 @@ class LightCounter implements AuditCounter {
       help: this.help,
       type: this.type,
       aggregator: this.aggregator,
-      values: [...this.values.values()].map((e) => ({ labels: { ...e.labels }, value: e.value })),
+      // like prom-client, a counter without labels reads 0 before its first increment
+      values:
+        this.values.size === 0 && this.labelNames.length === 0
+          ? [{ labels: {}, value: 0 }]
+          : [...this.values.values()].map((e) => ({ labels: { ...e.labels }, value: e.value })),
     };
   }
 
