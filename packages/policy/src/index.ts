@@ -1,0 +1,23 @@
+export { applyDecision, stripManagedFields } from "./apply";
+export { formatIssue, PolicyError } from "./errors";
+export {
+  type CompiledPolicyEvaluator,
+  createPolicyEvaluator,
+  type EvaluatorOptions,
+  type PolicyExplanation,
+  type RuleExplanation,
+} from "./evaluator";
+export {
+  DEFAULT_MAX_POLICY_BYTES,
+  loadPolicyFile,
+  type ParsedPolicy,
+  type ParsePolicyOptions,
+  parsePolicy,
+} from "./parse";
+export {
+  attributesFromEvent,
+  attributesFromRequest,
+  isLongRunning,
+  type RequestLike,
+} from "./request-info";
+export { dns1123SubdomainErrors, validatePolicy } from "./validate";
