@@ -287,21 +287,11 @@ export function parsePolicy(text: string, options: ParsePolicyOptions = {}): Par
 
   const fromJSON = /^\s*\{/.test(text);
   if (fromJSON) {
-    try {
-      JSON.parse(text);
-    } catch (e) {
-      const msg = (e as Error).message;
-      const m = /position (\d+)/.exec(msg);
-      const offset = m ? Number(m[1]) : text.length;
+    const syntax = checkJSON(text);
+    if (syntax !== undefined) {
       lineCounter.addNewLine(0);
       for (let i = 0; i < text.length; i++) if (text[i] === "\n") lineCounter.addNewLine(i + 1);
-      fail([
-        {
-          path: "",
-          message: `failed decoding: ${msg.replace(/ \(line \d+ column \d+\)$/, "")}`,
-          offset,
-        },
-      ]);
+      fail([{ path: "", message: `failed decoding: ${syntax.message}`, offset: syntax.offset }]);
     }
   }
 
@@ -318,13 +308,13 @@ export function parsePolicy(text: string, options: ParsePolicyOptions = {}): Par
       fail(
         doc.errors
           .map((err) => {
-            const [line, col] = [err.linePos?.[0]?.line, err.linePos?.[0]?.col];
+            const pos = lineCounter.linePos(err.pos[0]);
             const first = err.message.split(/ at line \d+, column \d+/)[0]!.split("\n")[0]!;
             return {
               path: "",
-              message: `failed decoding: error converting YAML to JSON: yaml: line ${line ?? 1}: ${first}`,
-              line: line ?? 1,
-              column: col ?? 1,
+              message: `failed decoding: error converting YAML to JSON: yaml: line ${pos.line}: ${first}`,
+              line: pos.line,
+              column: pos.col,
             };
           })
           .slice(0, 1),
@@ -569,7 +559,7 @@ export async function loadPolicyFile(
   } catch (e) {
     if (e instanceof PolicyError) throw e;
     const err = e as NodeJS.ErrnoException;
-    const os = `${err.syscall ?? "open"} ${path}: ${goErrno(err)}`;
+    const os = `open ${path}: ${goErrno(err)}`;
     const message = `failed to read file path ${JSON.stringify(path)}: ${os}`;
     throw new PolicyError(message, {
       issues: [{ path: "", message }],
@@ -603,5 +593,142 @@ function goErrno(err: NodeJS.ErrnoException): string {
       return "is a directory";
     default:
       return err.message;
+  }
+}
+
+/**
+ * Checks JSON syntax the way Go's encoding/json scanner reports it: the offset of the first bad
+ * byte and messages such as `invalid character '}' looking for beginning of value`.
+ */
+function checkJSON(text: string): { offset: number; message: string } | undefined {
+  let i = 0;
+  const n = text.length;
+  const ws = () => {
+    while (i < n && (text[i] === " " || text[i] === "\t" || text[i] === "\n" || text[i] === "\r"))
+      i++;
+  };
+  const bad = (context: string): never => {
+    if (i >= n) throw { offset: n, message: "unexpected end of JSON input" };
+    const c = text[i]!;
+    const shown =
+      c === "'"
+        ? "\\'"
+        : c === '"'
+          ? '\\"'
+          : c < " "
+            ? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`
+            : c;
+    throw { offset: i, message: `invalid character '${shown}' ${context}` };
+  };
+  const str = (): void => {
+    i++;
+    while (i < n) {
+      const c = text[i]!;
+      if (c === '"') {
+        i++;
+        return;
+      }
+      if (c < " ") bad("in string literal");
+      if (c === "\\") {
+        const e = text[i + 1];
+        if (e === "u") {
+          for (let k = 2; k < 6; k++) {
+            if (!/[0-9a-fA-F]/.test(text[i + k] ?? "")) {
+              i += k;
+              bad("in \\u hexadecimal character escape");
+            }
+          }
+          i += 6;
+          continue;
+        }
+        i++;
+        if (e === undefined || !'"\\/bfnrt'.includes(e)) bad("in string escape code");
+        i++;
+        continue;
+      }
+      i++;
+    }
+    bad("in string literal");
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === "{") {
+      i++;
+      ws();
+      if (text[i] === "}") {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') bad("looking for beginning of object key string");
+        str();
+        ws();
+        if (text[i] !== ":") bad("after object key");
+        i++;
+        value();
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "}") {
+          i++;
+          return;
+        }
+        bad("after object key:value pair");
+      }
+    }
+    if (c === "[") {
+      i++;
+      ws();
+      if (text[i] === "]") {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ",") {
+          i++;
+          continue;
+        }
+        if (text[i] === "]") {
+          i++;
+          return;
+        }
+        bad("after array element");
+      }
+    }
+    if (c === '"') {
+      str();
+      return;
+    }
+    for (const lit of ["true", "false", "null"]) {
+      if (c === lit[0]) {
+        for (let k = 0; k < lit.length; k++, i++) {
+          if (text[i] !== lit[k]) bad(`in literal ${lit} (expecting '${lit[k]}')`);
+        }
+        return;
+      }
+    }
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
+    if (m && m[0] !== "" && m[0] !== "-") {
+      i += m[0].length;
+      return;
+    }
+    if (c === "-") i++;
+    bad(c === "-" ? "in numeric literal" : "looking for beginning of value");
+  };
+  try {
+    value();
+    ws();
+    if (i < n) bad("after top-level value");
+    return undefined;
+  } catch (e) {
+    if (typeof e === "object" && e !== null && "offset" in e)
+      return e as { offset: number; message: string };
+    throw e;
   }
 }

@@ -32,41 +32,153 @@ const cases: Array<[method: string, url: string, e: Expect]> = [
   ["GET", "/api/v1/pods?watch=false", { verb: "list", resource: "pods" }],
   ["GET", "/api/v1/pods?watch=0", { verb: "list", resource: "pods" }],
   ["GET", "/api/v1/pods?watch=FALSE", { verb: "list", resource: "pods" }],
-  ["HEAD", "/api/v1/namespaces/default/pods/foo", { verb: "get", ns: "default", resource: "pods", name: "foo" }],
-  ["GET", "/api/v1/namespaces/default/pods/foo", { verb: "get", ns: "default", resource: "pods", name: "foo" }],
-  ["GET", "/api/v1/namespaces/default/pods/foo/log", { verb: "get", ns: "default", resource: "pods", name: "foo", sub: "log" }],
-  ["GET", "/api/v1/namespaces/default/pods/foo/log/extra/parts", { verb: "get", ns: "default", resource: "pods", name: "foo", sub: "log" }],
+  [
+    "HEAD",
+    "/api/v1/namespaces/default/pods/foo",
+    { verb: "get", ns: "default", resource: "pods", name: "foo" },
+  ],
+  [
+    "GET",
+    "/api/v1/namespaces/default/pods/foo",
+    { verb: "get", ns: "default", resource: "pods", name: "foo" },
+  ],
+  [
+    "GET",
+    "/api/v1/namespaces/default/pods/foo/log",
+    { verb: "get", ns: "default", resource: "pods", name: "foo", sub: "log" },
+  ],
+  [
+    "GET",
+    "/api/v1/namespaces/default/pods/foo/log/extra/parts",
+    { verb: "get", ns: "default", resource: "pods", name: "foo", sub: "log" },
+  ],
   ["POST", "/api/v1/namespaces/default/pods", { verb: "create", ns: "default", resource: "pods" }],
-  ["POST", "/api/v1/namespaces/default/pods/foo/eviction", { verb: "create", ns: "default", resource: "pods", name: "foo", sub: "eviction" }],
-  ["PUT", "/api/v1/namespaces/default/pods/foo", { verb: "update", ns: "default", resource: "pods", name: "foo" }],
-  ["PATCH", "/api/v1/nodes/n1/status", { verb: "patch", resource: "nodes", name: "n1", sub: "status" }],
-  ["DELETE", "/api/v1/namespaces/default/pods/foo", { verb: "delete", ns: "default", resource: "pods", name: "foo" }],
-  ["DELETE", "/api/v1/namespaces/default/pods", { verb: "deletecollection", ns: "default", resource: "pods" }],
+  [
+    "POST",
+    "/api/v1/namespaces/default/pods/foo/eviction",
+    { verb: "create", ns: "default", resource: "pods", name: "foo", sub: "eviction" },
+  ],
+  [
+    "PUT",
+    "/api/v1/namespaces/default/pods/foo",
+    { verb: "update", ns: "default", resource: "pods", name: "foo" },
+  ],
+  [
+    "PATCH",
+    "/api/v1/nodes/n1/status",
+    { verb: "patch", resource: "nodes", name: "n1", sub: "status" },
+  ],
+  [
+    "DELETE",
+    "/api/v1/namespaces/default/pods/foo",
+    { verb: "delete", ns: "default", resource: "pods", name: "foo" },
+  ],
+  [
+    "DELETE",
+    "/api/v1/namespaces/default/pods",
+    { verb: "deletecollection", ns: "default", resource: "pods" },
+  ],
   ["OPTIONS", "/api/v1/pods", { verb: "", resource: "pods" }],
   ["GET", "/api/v1/watch/pods", { verb: "watch", resource: "pods" }],
-  ["GET", "/api/v1/watch/namespaces/default/pods", { verb: "watch", ns: "default", resource: "pods" }],
-  ["GET", "/api/v1/watch/namespaces/default/pods/foo", { verb: "watch", ns: "default", resource: "pods", name: "foo" }],
+  [
+    "GET",
+    "/api/v1/watch/namespaces/default/pods",
+    { verb: "watch", ns: "default", resource: "pods" },
+  ],
+  [
+    "GET",
+    "/api/v1/watch/namespaces/default/pods/foo",
+    { verb: "watch", ns: "default", resource: "pods", name: "foo" },
+  ],
   ["GET", "/api/v1/proxy/nodes/n1/stats/summary", { verb: "proxy", resource: "nodes", name: "n1" }],
-  ["GET", "/api/v1/proxy/namespaces/default/pods/foo/x", { verb: "proxy", ns: "default", resource: "pods", name: "foo" }],
-  ["GET", "/api/v1/namespaces/default/pods/foo/proxy/x", { verb: "get", ns: "default", resource: "pods", name: "foo", sub: "proxy" }],
-  ["GET", "/apis/apps/v1/namespaces/kube-system/deployments", { verb: "list", group: "apps", version: "v1", ns: "kube-system", resource: "deployments" }],
-  ["PUT", "/apis/apps/v1/namespaces/ns/deployments/d/scale", { verb: "update", group: "apps", ns: "ns", resource: "deployments", name: "d", sub: "scale" }],
+  [
+    "GET",
+    "/api/v1/proxy/namespaces/default/pods/foo/x",
+    { verb: "proxy", ns: "default", resource: "pods", name: "foo" },
+  ],
+  [
+    "GET",
+    "/api/v1/namespaces/default/pods/foo/proxy/x",
+    { verb: "get", ns: "default", resource: "pods", name: "foo", sub: "proxy" },
+  ],
+  [
+    "GET",
+    "/apis/apps/v1/namespaces/kube-system/deployments",
+    { verb: "list", group: "apps", version: "v1", ns: "kube-system", resource: "deployments" },
+  ],
+  [
+    "PUT",
+    "/apis/apps/v1/namespaces/ns/deployments/d/scale",
+    { verb: "update", group: "apps", ns: "ns", resource: "deployments", name: "d", sub: "scale" },
+  ],
   ["GET", "/api/v1/namespaces", { verb: "list", resource: "namespaces" }],
-  ["GET", "/api/v1/namespaces/foo", { verb: "get", ns: "foo", resource: "namespaces", name: "foo" }],
-  ["PUT", "/api/v1/namespaces/foo/status", { verb: "update", ns: "foo", resource: "namespaces", name: "foo", sub: "status" }],
-  ["PUT", "/api/v1/namespaces/foo/finalize", { verb: "update", ns: "foo", resource: "namespaces", name: "foo", sub: "finalize" }],
-  ["DELETE", "/api/v1/namespaces/foo", { verb: "delete", ns: "foo", resource: "namespaces", name: "foo" }],
-  ["GET", "/api/v1/pods?fieldSelector=metadata.name%3Dfoo", { verb: "list", resource: "pods", name: "foo" }],
-  ["GET", "/api/v1/pods?fieldSelector=metadata.name==foo", { verb: "list", resource: "pods", name: "foo" }],
-  ["GET", "/api/v1/namespaces/ns/pods?fieldSelector=spec.nodeName=n1,metadata.name=foo&watch=1", { verb: "watch", ns: "ns", resource: "pods", name: "foo" }],
+  [
+    "GET",
+    "/api/v1/namespaces/foo",
+    { verb: "get", ns: "foo", resource: "namespaces", name: "foo" },
+  ],
+  [
+    "PUT",
+    "/api/v1/namespaces/foo/status",
+    { verb: "update", ns: "foo", resource: "namespaces", name: "foo", sub: "status" },
+  ],
+  [
+    "PUT",
+    "/api/v1/namespaces/foo/finalize",
+    { verb: "update", ns: "foo", resource: "namespaces", name: "foo", sub: "finalize" },
+  ],
+  [
+    "DELETE",
+    "/api/v1/namespaces/foo",
+    { verb: "delete", ns: "foo", resource: "namespaces", name: "foo" },
+  ],
+  [
+    "GET",
+    "/api/v1/pods?fieldSelector=metadata.name%3Dfoo",
+    { verb: "list", resource: "pods", name: "foo" },
+  ],
+  [
+    "GET",
+    "/api/v1/pods?fieldSelector=metadata.name==foo",
+    { verb: "list", resource: "pods", name: "foo" },
+  ],
+  [
+    "GET",
+    "/api/v1/namespaces/ns/pods?fieldSelector=spec.nodeName=n1,metadata.name=foo&watch=1",
+    { verb: "watch", ns: "ns", resource: "pods", name: "foo" },
+  ],
   ["GET", "/api/v1/pods?fieldSelector=metadata.name!=foo", { verb: "list", resource: "pods" }],
   ["GET", "/api/v1/pods?fieldSelector=metadata.name=a%2Fb", { verb: "list", resource: "pods" }],
-  ["GET", "/api/v1/pods?fieldSelector=metadata.name=foo&limit=abc", { verb: "list", resource: "pods" }],
-  ["GET", "/api/v1/pods?fieldSelector=metadata.name=foo&limit=abc&watch=true", { verb: "watch", resource: "pods" }],
-  ["DELETE", "/api/v1/namespaces/ns/pods?fieldSelector=metadata.name=foo", { verb: "deletecollection", ns: "ns", resource: "pods" }],
-  ["GET", "/api/v1/namespaces/default/pods/foo?watch=true", { verb: "get", ns: "default", resource: "pods", name: "foo" }],
-  ["GET", "https://10.0.0.1:6443/api/v1/nodes?limit=500", { verb: "list", resource: "nodes", path: "/api/v1/nodes" }],
-  ["GET", "/api/v1/namespaces/a%20b/pods", { verb: "list", ns: "a b", resource: "pods", path: "/api/v1/namespaces/a b/pods" }],
+  [
+    "GET",
+    "/api/v1/pods?fieldSelector=metadata.name=foo&limit=abc",
+    { verb: "list", resource: "pods" },
+  ],
+  [
+    "GET",
+    "/api/v1/pods?fieldSelector=metadata.name=foo&limit=abc&watch=true",
+    { verb: "watch", resource: "pods" },
+  ],
+  [
+    "DELETE",
+    "/api/v1/namespaces/ns/pods?fieldSelector=metadata.name=foo",
+    { verb: "deletecollection", ns: "ns", resource: "pods" },
+  ],
+  [
+    "GET",
+    "/api/v1/namespaces/default/pods/foo?watch=true",
+    { verb: "get", ns: "default", resource: "pods", name: "foo" },
+  ],
+  [
+    "GET",
+    "https://10.0.0.1:6443/api/v1/nodes?limit=500",
+    { verb: "list", resource: "nodes", path: "/api/v1/nodes" },
+  ],
+  [
+    "GET",
+    "/api/v1/namespaces/a%20b/pods",
+    { verb: "list", ns: "a b", resource: "pods", path: "/api/v1/namespaces/a b/pods" },
+  ],
   // strings.Trim then Split: the empty segment becomes the version (a kube quirk, kept).
   ["GET", "//api//v1/pods/", { verb: "get", version: "", resource: "v1", name: "pods" }],
 ];
@@ -85,7 +197,13 @@ describe("attributesFromRequest (§5 RequestInfo)", () => {
       subresource: e.sub ?? "",
       name: e.name ?? "",
     });
-    expect(a.path).toBe(e.path ?? url.split("?")[0]!.replace(/^https?:\/\/[^/]*/, "").replace(/%20/g, " "));
+    expect(a.path).toBe(
+      e.path ??
+        url
+          .split("?")[0]!
+          .replace(/^https?:\/\/[^/]*/, "")
+          .replace(/%20/g, " "),
+    );
   });
 
   it("keeps the user, and leaves it out for unauthenticated requests", () => {
@@ -147,7 +265,13 @@ describe("attributesFromEvent", () => {
   });
 
   it("an event without objectRef is a non-resource request; user {} is unauthenticated", () => {
-    const a = attributesFromEvent({ ...base, requestURI: "/healthz?verbose", verb: "get", user: {}, objectRef: undefined });
+    const a = attributesFromEvent({
+      ...base,
+      requestURI: "/healthz?verbose",
+      verb: "get",
+      user: {},
+      objectRef: undefined,
+    });
     expect(a.isResourceRequest).toBe(false);
     expect(a.path).toBe("/healthz");
     expect(a.user).toBeUndefined();
@@ -165,7 +289,13 @@ describe("attributesFromEvent", () => {
       ...base,
       verb: "create",
       requestURI: "/api/v1/namespaces/default/pods/web-1/eviction",
-      objectRef: { resource: "pods", namespace: "default", name: "web-1", subresource: "eviction", apiVersion: "v1" },
+      objectRef: {
+        resource: "pods",
+        namespace: "default",
+        name: "web-1",
+        subresource: "eviction",
+        apiVersion: "v1",
+      },
     });
     expect(evict.name).toBe("web-1");
   });
@@ -178,7 +308,14 @@ describe("attributesFromEvent", () => {
       requestURI: url,
       verb: "update",
       user: { username: "bob" },
-      objectRef: { resource: "deployments", namespace: "ns", name: "d", apiGroup: "apps", apiVersion: "v1", subresource: "scale" },
+      objectRef: {
+        resource: "deployments",
+        namespace: "ns",
+        name: "d",
+        apiGroup: "apps",
+        apiVersion: "v1",
+        subresource: "scale",
+      },
     });
     expect(fromEvent).toEqual(fromReq);
   });

@@ -23,7 +23,8 @@ function matchesResource(rule: PolicyRule, attrs: RequestAttributes): boolean {
   if (!attrs.isResourceRequest) return false;
   if (has(rule.namespaces) && !rule.namespaces.includes(attrs.namespace)) return false;
   if (!rule.resources || rule.resources.length === 0) return true;
-  const combined = attrs.subresource === "" ? attrs.resource : `${attrs.resource}/${attrs.subresource}`;
+  const combined =
+    attrs.subresource === "" ? attrs.resource : `${attrs.resource}/${attrs.subresource}`;
   for (const gr of rule.resources) {
     const group = gr.group ?? "";
     if (group !== attrs.apiGroup && group !== "*") continue;
@@ -48,17 +49,22 @@ function ruleMatches(rule: PolicyRule, attrs: RequestAttributes): boolean {
     if (!(attrs.user.groups ?? []).some((g) => rule.userGroups!.includes(g))) return false;
   }
   if (has(rule.verbs) && !rule.verbs.includes(attrs.verb)) return false;
-  if (has(rule.namespaces) || has(rule.resources as string[] | undefined)) return matchesResource(rule, attrs);
+  if (has(rule.namespaces) || has(rule.resources as string[] | undefined))
+    return matchesResource(rule, attrs);
   if (has(rule.nonResourceURLs)) return matchesNonResource(rule, attrs);
   return true;
 }
 
 /** The naive evaluator: `evaluate(attrs)` walks the rules in order. */
-export function createNaiveEvaluator(policy: Policy): { evaluate(attrs: RequestAttributes): PolicyDecision } {
+export function createNaiveEvaluator(policy: Policy): {
+  evaluate(attrs: RequestAttributes): PolicyDecision;
+} {
   // NewPolicyRuleEvaluator: union the policy's omitStages into every rule.
   const rules = policy.rules.map((rule) => ({
     ...rule,
-    omitStages: [...new Set([...(policy.omitStages ?? []), ...(rule.omitStages ?? [])])].sort() as Stage[],
+    omitStages: [
+      ...new Set([...(policy.omitStages ?? []), ...(rule.omitStages ?? [])]),
+    ].sort() as Stage[],
   }));
   return {
     evaluate(attrs) {
