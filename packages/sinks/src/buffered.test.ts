@@ -103,6 +103,21 @@ describe("buffered", () => {
     expect(metric).toContain(`apiserver_audit_error_total{plugin="buffered"} ${dropped}`);
   });
 
+  it("reports an event it cannot encode and queues the rest of the call", async () => {
+    const m = new MemorySink();
+    const s = buffered(m, { ...noThrottle, maxBatchSize: 10 });
+    const errors: SinkReport[] = [];
+    s.on("error", (r: SinkReport) => errors.push(r));
+    const bad = testEvent({ requestObject: { n: 1n } as never, level: "Request" });
+    const good = [testEvent(), testEvent()];
+    expect(s.processEvents([good[0]!, bad, good[1]!])).toBe(true);
+    await s.shutdown();
+    expect(errors.map((r) => [r.plugin, r.events.map((e) => e.auditID)])).toEqual([
+      ["buffered", [bad.auditID]],
+    ]);
+    expect(m.ids()).toEqual(good.map((e) => e.auditID));
+  });
+
   it("counts events offered after shutdown", async () => {
     const s = buffered(new MemorySink(), noThrottle);
     const got = drops(s);
