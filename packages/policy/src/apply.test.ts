@@ -143,7 +143,7 @@ describe("stripManagedFields", () => {
       spec: {},
     });
     expect(out.rows[1]).toEqual({ cells: ["x"] });
-    expect(table.rows[0]!.object.metadata.managedFields).toBe(mf);
+    expect(table.rows[0]!.object!.metadata.managedFields).toBe(mf);
   });
 
   it("leaves objects without metadata (a Status) and non-objects as they are", () => {
