@@ -1,0 +1,241 @@
+import { createRequire } from "node:module";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
+import { runAnalyze } from "./cmd-analyze";
+import { runConvert } from "./cmd-convert";
+import { runExplain, runSimulate } from "./cmd-policy";
+import { runSchema } from "./cmd-schema";
+import { runValidate } from "./cmd-validate";
+import { type CliContext, createContext } from "./context";
+import { CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from "./errors";
+
+const require = createRequire(import.meta.url);
+const { version } = require("../package.json") as { version: string };
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a positive integer");
+  return n;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/**
+ * Builds the `kaudit` command tree. Actions store their exit code in `result.code`; commander's
+ * own errors surface as CommanderError (exitOverride) and become exit code 2.
+ */
+export function createProgram(ctx: CliContext, result: { code: number }): Command {
+  const program = new Command("kaudit");
+  program
+    .description(
+      "Kubernetes API audit logs and policies: validate, convert, explain, simulate, analyze",
+    )
+    .version(version, "-V, --version")
+    .exitOverride()
+    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+      outputError: (s, write) => write(ctx.err.red(s)),
+    })
+    .addHelpText(
+      "after",
+      `
+Exit codes: 0 ok, 1 invalid input or findings, 2 usage error (bad option, unreadable file).
+Inputs may be gzip'd (detected from their bytes) and "-" means stdin/stdout.`,
+    );
+
+  program
+    .command("validate")
+    .description(
+      "check audit events (JSON lines, a JSON/YAML Event or EventList, legacy lines) and audit policies",
+    )
+    .argument("<file...>", "files to check (- for stdin; gzip'd is fine)")
+    .addOption(
+      new Option("--kind <kind>", "what the files hold")
+        .choices(["auto", "event", "policy"])
+        .default("auto"),
+    )
+    .addHelpText(
+      "after",
+      `
+Every problem is printed on stderr as file:line:col: path: message; fields kube-apiserver
+ignores when decoding (a v1 event still carrying "timestamp") are warnings. Exit 1 if any
+file is invalid.
+
+Example:
+  $ kaudit validate audit-policy.yaml /var/log/kube-apiserver/audit.log.1.gz`,
+    )
+    .action(async (files: string[], opts: { kind: "auto" | "event" | "policy" }) => {
+      result.code = await runValidate(ctx, files, opts);
+    });
+
+  program
+    .command("schema")
+    .description("print the JSON Schema of an audit.k8s.io/v1 type (or list them)")
+    .argument("[name]", "Event, EventList, Policy, ... (omit to list the names)")
+    .addHelpText("after", "\nExample:\n  $ kaudit schema Policy > policy.schema.json")
+    .action((name: string | undefined) => {
+      result.code = runSchema(ctx, name);
+    });
+
+  program
+    .command("convert")
+    .description(
+      "convert audit logs: legacy lines <-> v1 JSON lines, v1alpha1/v1beta1 events -> v1",
+    )
+    .argument("[file...]", "input logs (- for stdin, the default; gzip'd is fine)")
+    .addOption(
+      new Option("--to <format>", "output format").choices(["json", "legacy"]).default("json"),
+    )
+    .option(
+      "-o, --output <file>",
+      "write here (atomically: a temporary file renamed into place) instead of stdout",
+    )
+    .option(
+      "--strict",
+      "stop at the first line that cannot be converted (and write nothing with -o)",
+    )
+    .addHelpText(
+      "after",
+      `
+The input format (legacy AUDIT: lines, JSON lines, a JSON/YAML EventList) is detected.
+Lines that cannot be converted are reported on stderr (exit 1) and skipped, unless --strict.
+
+Examples:
+  $ kaudit convert old-audit.log -o audit.jsonl
+  $ kaudit convert --to legacy audit.log.gz | less`,
+    )
+    .action(
+      async (
+        files: string[],
+        opts: { to: "json" | "legacy"; output?: string; strict?: boolean },
+      ) => {
+        result.code = await runConvert(ctx, files.length ? files : ["-"], opts);
+      },
+    );
+
+  const policy = program
+    .command("policy")
+    .description("dry-run an audit policy: explain one request, or simulate it on recorded logs");
+  policy
+    .command("explain")
+    .description("show the decision for a request and, rule by rule, why each did or did not match")
+    .requiredOption("--policy <file>", "the audit policy (YAML or JSON)")
+    .option(
+      "--request <request>",
+      'the request as "METHOD /path?query", e.g. "GET /api/v1/namespaces/x/pods"',
+    )
+    .option("--user <name>", "the requesting user")
+    .option("--group <group>", "a group of the user (repeatable)", collect, [])
+    .option("--event <file>", "explain the requests recorded in an audit log instead")
+    .option("--json", "print JSON instead of text")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ kaudit policy explain --policy audit-policy.yaml --request "GET /api/v1/namespaces/x/pods" --user alice --group system:authenticated
+  $ kaudit policy explain --policy audit-policy.yaml --event one-event.json`,
+    )
+    .action(
+      async (opts: {
+        policy: string;
+        request?: string;
+        user?: string;
+        group: string[];
+        event?: string;
+        json?: boolean;
+      }) => {
+        result.code = await runExplain(ctx, opts);
+      },
+    );
+  policy
+    .command("simulate")
+    .description(
+      "replay recorded logs through a policy: per rule, the events and bytes it would keep",
+    )
+    .requiredOption("--policy <file>", "the audit policy (YAML or JSON)")
+    .argument(
+      "<log...>",
+      "recorded audit logs (JSON lines, legacy lines; gzip'd is fine; - for stdin)",
+    )
+    .option(
+      "-o, --output <file>",
+      "also write the log as the policy would have written it (- for stdout)",
+    )
+    .option("--json", "print the report as JSON")
+    .addHelpText(
+      "after",
+      `
+Bodies that the recorded log did not keep cannot be recovered, so when the policy asks for a
+higher level than was recorded, the kept bytes are a lower bound (the report says how often).
+
+Example:
+  $ kaudit policy simulate --policy new-policy.yaml /var/log/kube-apiserver/audit.log* -o /tmp/would-be.log`,
+    )
+    .action(async (logs: string[], opts: { policy: string; output?: string; json?: boolean }) => {
+      result.code = await runSimulate(ctx, logs, opts);
+    });
+
+  program
+    .command("analyze")
+    .description(
+      "who did what, what failed, what was slow: 401/403s, latency percentiles, top users/verbs/resources/codes",
+    )
+    .argument(
+      "[log...]",
+      "audit logs (JSON lines, legacy lines; gzip'd is fine; - for stdin, the default)",
+    )
+    .option("--json", "print JSON instead of tables")
+    .option("--top <n>", "rows per table", positiveInt, 10)
+    .option(
+      "--since <time>",
+      "only requests received at or after this time (RFC 3339, or a duration ago: 90m, 2h, 7d)",
+    )
+    .option(
+      "--until <time>",
+      "only requests received before this time (RFC 3339, or a duration ago)",
+    )
+    .addHelpText(
+      "after",
+      `
+Latency is stageTimestamp - requestReceivedTimestamp of each request's final stage
+(ResponseComplete or Panic), plus the apiserver.latency.k8s.io/* annotations.
+
+Example:
+  $ kaudit analyze /var/log/kube-apiserver/audit.log* --since 2h --top 5`,
+    )
+    .action(
+      async (
+        logs: string[],
+        opts: { json?: boolean; top: number; since?: string; until?: string },
+      ) => {
+        result.code = await runAnalyze(ctx, logs.length ? logs : ["-"], opts);
+      },
+    );
+
+  return program;
+}
+
+/** Runs the CLI on `argv` (without node and script) and returns the exit code. */
+export async function main(argv: string[], ctx: CliContext = createContext()): Promise<number> {
+  const result = { code: EXIT_OK };
+  const program = createProgram(ctx, result);
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return result.code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return EXIT_OK;
+      return EXIT_USAGE;
+    }
+    if (CliError.isInstance(e)) {
+      ctx.stderr.write(`${ctx.err.red(e.message)}\n`);
+      return (e as CliError).exitCode;
+    }
+    const err = e as Error;
+    ctx.stderr.write(`${ctx.err.red(`kaudit: ${err?.stack ?? String(e)}`)}\n`);
+    return EXIT_FINDINGS;
+  }
+}

@@ -1,0 +1,44 @@
+import { KauditError } from "@kaudit/api";
+
+/** Exit codes: 0 all good, 1 findings (invalid input, problems reported), 2 usage error. */
+export const EXIT_OK = 0;
+/** Something in the input is invalid, or a command reported findings. */
+export const EXIT_FINDINGS = 1;
+/** The command line is wrong: unknown option, missing argument, a file that cannot be opened. */
+export const EXIT_USAGE = 2;
+
+/**
+ * An error that ends a command with a message on stderr and an exit code. The message is
+ * printed as is (it already says where: `file: ...` or `file:line:col: ...`).
+ */
+export class CliError extends KauditError {
+  readonly exitCode: number;
+  constructor(message: string, exitCode: number, options: { cause?: unknown } = {}) {
+    super(message, { name: "CliError", cause: options.cause });
+    this.exitCode = exitCode;
+  }
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EISDIR: "is a directory",
+  ENOTDIR: "not a directory",
+  EMFILE: "too many open files",
+  ENOSPC: "no space left on device",
+  EROFS: "read-only file system",
+  EEXIST: "file exists",
+};
+
+/** `no such file or directory` for ENOENT and so on; the error's own message otherwise. */
+export function errnoText(e: unknown): string {
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err.code === "string" && ERRNO_TEXT[err.code]) return ERRNO_TEXT[err.code]!;
+  return err instanceof Error ? err.message : String(e);
+}
+
+/** A file that cannot be opened or read: a usage error (exit 2) naming the file and why. */
+export function fileError(name: string, e: unknown, what = "cannot read"): CliError {
+  return new CliError(`${name}: ${what}: ${errnoText(e)}`, EXIT_USAGE, { cause: e });
+}
