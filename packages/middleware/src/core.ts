@@ -84,6 +84,7 @@ export const ANNOTATION_REQUEST_OBJECT_OMITTED = "kaudit.dev/request-object-omit
 export const ANNOTATION_RESPONSE_OBJECT_OMITTED = "kaudit.dev/response-object-omitted";
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
+const STATUS_SCAN_LIMIT = 64 * 1024;
 const CTX = Symbol.for("kaudit.middleware.audit-context");
 const LATENCY_PREFIX = "apiserver.latency.k8s.io/";
 
@@ -439,7 +440,11 @@ export class AuditContext {
     const code = this.codeWritten ?? res.statusCode;
     if (code === 204 || code === 304) return;
     if (!isJSONType(res.getHeader("content-type"))) return;
-    this.resTap = new BodyTap(this.core.maxBodyBytes);
+    // Below RequestResponse the body is only looked at for a Status, which is small.
+    const full = event.level === "RequestResponse" && !this.explicitResponse;
+    this.resTap = new BodyTap(
+      full ? this.core.maxBodyBytes : Math.min(this.core.maxBodyBytes, STATUS_SCAN_LIMIT),
+    );
   }
 
   /** A chunk the handler wrote (called after it went to Node). */
@@ -799,7 +804,10 @@ export class AuditCore {
   }
 
   /** WithAuditInit: the audit ID from the request or a new UUIDv4; the context is attached. */
-  begin(req: IncomingMessage, setHeader: ((id: string) => void) | undefined): AuditContext {
+  begin(
+    req: IncomingMessage,
+    target: ServerResponse | ((id: string) => void) | undefined,
+  ): AuditContext {
     const existing = (req as unknown as Record<symbol, AuditContext | undefined>)[CTX];
     if (existing) return existing;
     const receivedAt = this.clock();
@@ -808,7 +816,8 @@ export class AuditCore {
     else if (id.includes(",")) id = req.headersDistinct["audit-id"]?.[0] || randomUUID();
     const ctx = new AuditContext(this, req, receivedAt, id);
     (req as unknown as Record<symbol, AuditContext>)[CTX] = ctx;
-    setHeader?.(id);
+    if (typeof target === "function") target(id);
+    else if (target && !target.hasHeader("audit-id")) target.setHeader("Audit-Id", id);
     return ctx;
   }
 
@@ -985,43 +994,87 @@ export class AuditCore {
   }
 }
 
+const RES_HOOKS = Symbol("kaudit.response-hooks");
+
+/** What the shared response hooks need: the context and the methods they replaced. */
+interface ResponseHooks {
+  ctx: AuditContext;
+  writeHead: (...a: unknown[]) => ServerResponse;
+  write: (...a: unknown[]) => boolean;
+  end: (...a: unknown[]) => ServerResponse;
+}
+type HookedResponse = ServerResponse & { [RES_HOOKS]: ResponseHooks };
+
+// Module-level functions (no per-request closures): the state hangs off the response.
+function auditWriteHead(this: HookedResponse, code?: unknown) {
+  const hooks = this[RES_HOOKS];
+  hooks.ctx.onStatus(typeof code === "number" ? code : this.statusCode);
+  // biome-ignore lint/complexity/noArguments: forwarding every argument unchanged
+  return hooks.writeHead.apply(this, arguments as unknown as unknown[]);
+}
+function auditWrite(this: HookedResponse, chunk: unknown, encoding?: unknown) {
+  const hooks = this[RES_HOOKS];
+  const t0 = performance.now();
+  // biome-ignore lint/complexity/noArguments: forwarding every argument unchanged
+  const ok = hooks.write.apply(this, arguments as unknown as unknown[]);
+  hooks.ctx.addLatency("response-write", performance.now() - t0);
+  hooks.ctx.onResponseChunk(this, chunk, typeof encoding === "string" ? encoding : undefined);
+  return ok;
+}
+function auditEnd(this: HookedResponse, chunk?: unknown, encoding?: unknown) {
+  const hooks = this[RES_HOOKS];
+  const wasEnded = this.writableEnded;
+  const t0 = performance.now();
+  // biome-ignore lint/complexity/noArguments: forwarding every argument unchanged
+  const r = hooks.end.apply(this, arguments as unknown as unknown[]);
+  hooks.ctx.addLatency("response-write", performance.now() - t0);
+  if (!wasEnded && chunk != null && typeof chunk !== "function") {
+    hooks.ctx.onResponseChunk(this, chunk, typeof encoding === "string" ? encoding : undefined);
+  }
+  return r;
+}
+function auditResponseClosed(this: HookedResponse) {
+  this[RES_HOOKS].ctx.responseClosed();
+}
+
 /** Observes a node response: status, body chunks, write time and the end of the exchange. */
 export function observeNodeResponse(res: ServerResponse, ctx: AuditContext): void {
-  const origWriteHead = res.writeHead;
-  res.writeHead = function auditWriteHead(this: ServerResponse, ...args: unknown[]) {
-    ctx.onStatus(typeof args[0] === "number" ? args[0] : this.statusCode);
-    return (origWriteHead as (...a: unknown[]) => ServerResponse).apply(this, args);
-  } as ServerResponse["writeHead"];
-  const origWrite = res.write;
-  res.write = function auditWrite(
-    this: ServerResponse,
-    chunk: unknown,
-    encoding?: unknown,
-    cb?: unknown,
-  ) {
-    const t0 = performance.now();
-    const ok = (origWrite as (...a: unknown[]) => boolean).call(this, chunk, encoding, cb);
-    ctx.addLatency("response-write", performance.now() - t0);
-    ctx.onResponseChunk(this, chunk, typeof encoding === "string" ? encoding : undefined);
-    return ok;
-  } as ServerResponse["write"];
-  const origEnd = res.end;
-  res.end = function auditEnd(
-    this: ServerResponse,
-    chunk?: unknown,
-    encoding?: unknown,
-    cb?: unknown,
-  ) {
-    const wasEnded = this.writableEnded;
-    const t0 = performance.now();
-    const r = (origEnd as (...a: unknown[]) => ServerResponse).call(this, chunk, encoding, cb);
-    ctx.addLatency("response-write", performance.now() - t0);
-    if (!wasEnded && typeof chunk !== "function") {
-      ctx.onResponseChunk(this, chunk, typeof encoding === "string" ? encoding : undefined);
-    }
-    return r;
-  } as ServerResponse["end"];
-  res.once("close", () => ctx.responseClosed());
+  const r = res as HookedResponse;
+  r[RES_HOOKS] = {
+    ctx,
+    writeHead: res.writeHead as ResponseHooks["writeHead"],
+    write: res.write as ResponseHooks["write"],
+    end: res.end as ResponseHooks["end"],
+  };
+  res.writeHead = auditWriteHead as unknown as ServerResponse["writeHead"];
+  res.write = auditWrite as unknown as ServerResponse["write"];
+  res.end = auditEnd as unknown as ServerResponse["end"];
+  res.on("close", auditResponseClosed);
+}
+
+/** The exchange of a node:http / Connect request: one object instead of per-request closures. */
+export class NodeExchange implements Exchange {
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    private readonly handler: ((this: unknown, ...args: unknown[]) => unknown) | undefined,
+    private readonly thisArg: unknown,
+    private readonly next: (() => void) | undefined,
+  ) {}
+  respond(code: number, headers: Record<string, string>, body: string): void {
+    respondNode(this.res)(code, headers, body);
+  }
+  observe(ctx: AuditContext): void {
+    observeNodeResponse(this.res, ctx);
+  }
+  invoke(): unknown {
+    if (this.next) return this.next();
+    return (this.handler as (this: unknown, ...args: unknown[]) => unknown).call(
+      this.thisArg,
+      this.req,
+      this.res,
+    );
+  }
 }
 
 /** Parses the status code of a raw HTTP response head written on an upgraded socket. */

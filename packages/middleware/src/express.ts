@@ -1,12 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import {
-  AuditCore,
-  type AuditOptions,
-  contextOf,
-  isThenable,
-  observeNodeResponse,
-  respondNode,
-} from "./core";
+import { AuditCore, type AuditOptions, contextOf, isThenable, NodeExchange } from "./core";
 
 /** A Connect/Express middleware. */
 export type ConnectMiddleware = (
@@ -48,17 +41,10 @@ export function auditMiddleware(options: AuditOptions): ConnectMiddleware {
       next();
       return;
     }
-    const ctx = core.begin(req, (id) => {
-      if (!res.hasHeader("audit-id")) res.setHeader("Audit-Id", id);
-    });
+    const ctx = core.begin(req, res);
     let ret: unknown;
     try {
-      ret = core.handle(ctx, {
-        req,
-        respond: respondNode(res),
-        observe: (c) => observeNodeResponse(res, c),
-        invoke: () => next(),
-      });
+      ret = core.handle(ctx, new NodeExchange(req, res, undefined, undefined, next));
     } catch (err) {
       next(err);
       return;

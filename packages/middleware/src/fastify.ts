@@ -66,9 +66,7 @@ export const fastifyAudit: FastifyAuditPlugin = Object.assign(
         hookDone();
         return;
       }
-      const ctx = core.begin(req, (id) => {
-        if (!res.hasHeader("audit-id")) res.setHeader("Audit-Id", id);
-      });
+      const ctx = core.begin(req, res);
       let ret: unknown;
       try {
         ret = core.handle(ctx, {

@@ -210,16 +210,24 @@ function splitHostPort(addr: string): string | undefined {
   return addr.slice(0, colon);
 }
 
+const PEER = Symbol("kaudit.peer-ip");
+
 /** `sourceIPs` of a node:http request (the socket address is a bare IP in Node). */
 export function sourceIPs(req: IncomingMessage): string[] {
   const xff = req.headers["x-forwarded-for"];
   const xri = req.headers["x-real-ip"];
   if (xff === undefined && xri === undefined) {
-    const remote = req.socket?.remoteAddress;
-    if (remote === undefined) return [];
-    // Fast path: Node gives a canonical address except for IPv4-mapped IPv6.
-    if (remote.startsWith("::ffff:") && remote.includes(".")) return [remote.slice(7)];
-    return computeSourceIPs(undefined, undefined, remote);
+    const socket = req.socket as (typeof req.socket & { [PEER]?: string | null }) | undefined;
+    if (!socket) return [];
+    // The peer of a keep-alive connection does not change: canonicalise it once per socket.
+    let peer = socket[PEER];
+    if (peer === undefined) {
+      const remote = socket.remoteAddress;
+      const ip = remote === undefined ? null : parseIP(remote);
+      peer = ip ? formatIP(ip) : null;
+      socket[PEER] = peer;
+    }
+    return peer === null ? [] : [peer];
   }
   return computeSourceIPs(
     xff === undefined ? undefined : firstHeader(req, "x-forwarded-for"),

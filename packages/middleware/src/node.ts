@@ -5,9 +5,8 @@ import {
   type AuditOptions,
   contextOf,
   injectAuditIdOnSocket,
-  observeNodeResponse,
+  NodeExchange,
   observeUpgradeSocket,
-  respondNode,
   respondSocket,
 } from "./core";
 
@@ -59,16 +58,8 @@ export function withAudit<H extends NodeHandler>(handler: H, options: AuditOptio
   ) {
     if (contextOf(req)) return call.call(this, req, resOrSocket, head);
     if (isResponse(resOrSocket)) {
-      const res = resOrSocket;
-      const ctx = core.begin(req, (id) => {
-        if (!res.hasHeader("audit-id")) res.setHeader("Audit-Id", id);
-      });
-      return core.handle(ctx, {
-        req,
-        respond: respondNode(res),
-        observe: (c) => observeNodeResponse(res, c),
-        invoke: () => call.call(this, req, res),
-      });
+      const ctx = core.begin(req, resOrSocket);
+      return core.handle(ctx, new NodeExchange(req, resOrSocket, call, this, undefined));
     }
     const socket = resOrSocket;
     const ctx = core.begin(req, (id) => injectAuditIdOnSocket(socket, id));

@@ -36,7 +36,7 @@ export function attributesFromRequestLocal(input: {
   const url = input.url || "/";
   const q = url.indexOf("?");
   let path = q < 0 ? url : url.slice(0, q);
-  if (/^https?:\/\//i.test(path)) {
+  if (path.charCodeAt(0) !== 47 && /^https?:\/\//i.test(path)) {
     try {
       path = new URL(url).pathname;
     } catch {
@@ -57,8 +57,12 @@ export function attributesFromRequestLocal(input: {
     name: "",
   };
   if (input.user) attrs.user = input.user;
-  const trimmed = path.replace(/^\/+|\/+$/g, "");
-  let parts = trimmed === "" ? [] : trimmed.split("/");
+  // strings.Trim(path, "/") then split on "/"
+  let b = 0;
+  let e = path.length;
+  while (b < e && path.charCodeAt(b) === 47) b++;
+  while (e > b && path.charCodeAt(e - 1) === 47) e--;
+  let parts = b === e ? [] : path.slice(b, e).split("/");
   if (parts.length < 3) return attrs;
   const prefix = parts[0];
   if (prefix !== "api" && prefix !== "apis") return attrs;

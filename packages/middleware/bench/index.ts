@@ -1,0 +1,262 @@
+/**
+ * Throughput of a node:http server with and without withAudit, in one run.
+ *
+ * Servers run in a child process (both the baseline and the audited one, on their own ports);
+ * autocannon loads them from the main thread over loopback, alternating baseline and audited
+ * rounds so that noise on a shared machine hits both. A tinybench race of single keep-alive
+ * round trips follows. Prints requests/s and the ratios.
+ *
+ * Gates (issue 6): Metadata level ≥ 0.90×, RequestResponse with 4 KB JSON bodies ≥ 0.75×.
+ */
+
+import { fork } from "node:child_process";
+import { once } from "node:events";
+import { createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Event, PolicyEvaluator, Sink } from "@kaudit/api";
+import autocannon from "autocannon";
+import { Bench } from "tinybench";
+import { withAudit } from "../src/index";
+
+const BODY_4K = JSON.stringify({
+  apiVersion: "v1",
+  kind: "ConfigMap",
+  metadata: { name: "bench", namespace: "default", labels: { app: "bench" } },
+  data: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`key-${i}`, "v".repeat(80)])),
+});
+const POD_JSON = JSON.stringify({
+  apiVersion: "v1",
+  kind: "Pod",
+  metadata: { name: "p", namespace: "default", uid: "7c1e", resourceVersion: "1" },
+  spec: { containers: [{ name: "c", image: "nginx" }] },
+});
+
+/** A minimal append-only JSON-lines file sink, used when @kaudit/sinks has no log sink yet. */
+class MinimalFileSink implements Sink {
+  private buf: string[] = [];
+  private bytes = 0;
+  private scheduled = false;
+  private readonly stream;
+  constructor(path: string) {
+    this.stream = createWriteStream(path, { flags: "a" });
+  }
+  processEvents(events: readonly Event[]): boolean {
+    for (const e of events) {
+      const line = `${JSON.stringify({ kind: "Event", apiVersion: "audit.k8s.io/v1", ...e })}\n`;
+      this.buf.push(line);
+      this.bytes += line.length;
+    }
+    if (this.bytes > 65536) this.flush();
+    else if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return true;
+  }
+  private flush(): void {
+    this.scheduled = false;
+    if (this.buf.length === 0) return;
+    this.stream.write(this.buf.join(""));
+    this.buf = [];
+    this.bytes = 0;
+  }
+  async shutdown(): Promise<void> {
+    this.flush();
+    await new Promise<void>((r) => this.stream.end(() => r()));
+  }
+  toString(): string {
+    return "log";
+  }
+}
+
+async function makeSink(path: string): Promise<{ sink: Sink; name: string }> {
+  try {
+    const mod = (await import("@kaudit/sinks")) as Record<string, unknown>;
+    if (typeof mod.createLogSink === "function") {
+      const sink = (mod.createLogSink as (o: { path: string }) => Sink)({ path });
+      return { sink, name: "@kaudit/sinks createLogSink" };
+    }
+  } catch {
+    /* not built yet */
+  }
+  return { sink: new MinimalFileSink(path), name: "minimal file sink (bench-local)" };
+}
+
+function policyAt(level: "Metadata" | "RequestResponse"): PolicyEvaluator {
+  return { evaluate: () => ({ level, omitStages: [], omitManagedFields: false, ruleIndex: 0 }) };
+}
+
+/** The application handler: GET → a small Pod; POST → reads the JSON body, answers 4 KB JSON. */
+function app(req: IncomingMessage, res: ServerResponse): void {
+  if (req.method === "POST") {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      const body = Buffer.concat(chunks);
+      res.writeHead(201, { "Content-Type": "application/json", "Content-Length": body.length });
+      res.end(body);
+    });
+    return;
+  }
+  res.writeHead(200, {
+    "Content-Type": "application/json",
+    "Content-Length": Buffer.byteLength(POD_JSON),
+  });
+  res.end(POD_JSON);
+}
+
+async function serverProcess(dir: string): Promise<void> {
+  const meta = await makeSink(join(dir, "metadata.log"));
+  const full = await makeSink(join(dir, "request-response.log"));
+  const servers = [
+    http.createServer(app),
+    http.createServer(withAudit(app, { sink: meta.sink, policy: policyAt("Metadata") })),
+    http.createServer(withAudit(app, { sink: full.sink, policy: policyAt("RequestResponse") })),
+  ];
+  for (const s of servers) s.keepAliveTimeout = 60_000;
+  await Promise.all(
+    servers.map((s) => new Promise<void>((r) => s.listen(0, "127.0.0.1", () => r()))),
+  );
+  process.send?.({ ports: servers.map((s) => (s.address() as AddressInfo).port), sink: meta.name });
+  process.once("message", async () => {
+    await meta.sink.shutdown();
+    await full.sink.shutdown();
+    for (const s of servers) {
+      s.closeAllConnections();
+      s.close();
+    }
+    process.send?.("closed", () => process.exit(0));
+  });
+}
+
+async function load(port: number, post: boolean, seconds: number): Promise<number> {
+  const result = await autocannon({
+    url: `http://127.0.0.1:${port}${post ? "/api/v1/namespaces/default/configmaps" : "/api/v1/namespaces/default/pods/p"}`,
+    method: post ? "POST" : "GET",
+    headers: post ? { "content-type": "application/json" } : {},
+    body: post ? BODY_4K : undefined,
+    connections: 20,
+    pipelining: 1,
+    duration: seconds,
+  });
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`load against :${port} had ${result.non2xx} non-2xx, ${result.errors} errors`);
+  return result.requests.average;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/**
+ * Alternating paired rounds (baseline, audited, audited, baseline, …): each pair gives one ratio,
+ * the median of them is reported, so a burst of load from other processes on the shared machine
+ * spoils one pair rather than the result.
+ */
+async function race(
+  label: string,
+  basePort: number,
+  auditPort: number,
+  post: boolean,
+  rounds: number,
+  seconds: number,
+) {
+  const base: number[] = [];
+  const audited: number[] = [];
+  const ratios: number[] = [];
+  await load(basePort, post, 1); // warm-up
+  await load(auditPort, post, 1);
+  for (let i = 0; i < rounds; i++) {
+    let b: number;
+    let a: number;
+    if (i % 2 === 0) {
+      b = await load(basePort, post, seconds);
+      a = await load(auditPort, post, seconds);
+    } else {
+      a = await load(auditPort, post, seconds);
+      b = await load(basePort, post, seconds);
+    }
+    base.push(b);
+    audited.push(a);
+    ratios.push(a / b);
+  }
+  const r = median(ratios);
+  console.log(
+    `${label.padEnd(48)} baseline ${median(base).toFixed(0).padStart(6)} req/s   audited ${median(audited).toFixed(0).padStart(6)} req/s   ratio ${r.toFixed(3)}× (median of ${rounds} pairs: ${ratios.map((x) => x.toFixed(2)).join(" ")})`,
+  );
+  return r;
+}
+
+function roundTrip(agent: http.Agent, port: number, post: boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      {
+        host: "127.0.0.1",
+        port,
+        agent,
+        method: post ? "POST" : "GET",
+        path: post ? "/api/v1/namespaces/default/configmaps" : "/api/v1/namespaces/default/pods/p",
+        headers: post ? { "content-type": "application/json" } : {},
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve());
+      },
+    );
+    req.on("error", reject);
+    req.end(post ? BODY_4K : undefined);
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "kaudit-mw-bench-"));
+  const worker = fork(fileURLToPath(import.meta.url), ["--serve", dir], {
+    execArgv: process.execArgv,
+  });
+  const [ready] = (await once(worker, "message")) as [{ ports: number[]; sink: string }];
+  const [basePort, metaPort, fullPort] = ready.ports as [number, number, number];
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
+  const seconds = Number(process.env.BENCH_SECONDS ?? 1);
+  console.log(
+    `@kaudit/middleware bench — node ${process.version}, sink: ${ready.sink}, ${rounds}×${seconds}s rounds, 20 connections`,
+  );
+  const r1 = await race("Metadata, GET small JSON", basePort, metaPort, false, rounds, seconds);
+  const r2 = await race(
+    "RequestResponse, POST 4 KB JSON, 4 KB response",
+    basePort,
+    fullPort,
+    true,
+    rounds,
+    seconds,
+  );
+
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  const bench = new Bench({ time: 1500, warmupTime: 300 });
+  bench
+    .add("round trip, no audit (GET)", () => roundTrip(agent, basePort, false))
+    .add("round trip, Metadata (GET)", () => roundTrip(agent, metaPort, false))
+    .add("round trip, no audit (POST 4 KB)", () => roundTrip(agent, basePort, true))
+    .add("round trip, RequestResponse (POST 4 KB)", () => roundTrip(agent, fullPort, true));
+  await bench.run();
+  console.table(bench.table());
+  agent.destroy();
+
+  worker.send("stop");
+  await once(worker, "exit");
+  const metaLog = join(dir, "metadata.log");
+  console.log(`audit log written: ${(statSync(metaLog).size / 1e6).toFixed(1)} MB (Metadata run)`);
+  rmSync(dir, { recursive: true, force: true });
+  console.log(
+    `ratios: Metadata ${r1.toFixed(3)}× (gate 0.90), RequestResponse 4 KB ${r2.toFixed(3)}× (gate 0.75)`,
+  );
+  if (r1 < 0.9 || r2 < 0.75) process.exitCode = 1;
+}
+
+if (process.argv[2] === "--serve") await serverProcess(process.argv[3] as string);
+else await main();
