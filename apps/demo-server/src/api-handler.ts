@@ -1,0 +1,905 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { RequestAttributes, UserAttributes, UserInfo } from "@kaudit/api";
+import { addAuditAnnotation, setImpersonatedUser } from "@kaudit/middleware";
+import { attributesFromRequest } from "@kaudit/policy";
+import { parse as parseYAML } from "yaml";
+import {
+  ALL_AUTHENTICATED,
+  ALL_UNAUTHENTICATED,
+  ANONYMOUS,
+  type AuthzAttributes,
+  type Decision,
+  forbiddenMessage,
+} from "./auth";
+import { jsonPatch, mergePatch } from "./patch";
+import {
+  findResource,
+  groupVersions,
+  type Obj,
+  qualifiedResource,
+  RESOURCES,
+  type ResourceDef,
+} from "./resources";
+import {
+  badRequest,
+  forbidden,
+  methodNotSupported,
+  pathNotFound,
+  StatusError,
+  tooLarge,
+  unsupportedMediaType,
+} from "./status";
+import { parseSelector, type Selector, Store, selects } from "./store";
+
+/** kube-apiserver's `--max-request-body-bytes` default (3 MiB). */
+export const DEFAULT_MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024;
+
+/** The version the demo reports (kubectl 1.32 is happy within one minor). */
+export const SERVER_VERSION = {
+  major: "1",
+  minor: "32",
+  gitVersion: "v1.32.0+kaudit-demo",
+  gitCommit: "0000000000000000000000000000000000000000",
+  gitTreeState: "clean",
+  buildDate: "2026-11-22T00:00:00Z",
+  goVersion: "go1.23.0",
+  compiler: "gc",
+  platform: "linux/amd64",
+};
+
+/** What the API handler needs. */
+export interface ApiHandlerOptions {
+  /** The object store (a fresh one with the default namespaces by default). */
+  store?: Store;
+  /** The authenticated user of a request (set by the authenticator the audit middleware runs). */
+  userOf: (req: IncomingMessage) => UserAttributes | undefined;
+  /** The authoriser. */
+  authorize: (a: AuthzAttributes) => Decision;
+  /** Request body limit; default {@link DEFAULT_MAX_REQUEST_BODY_BYTES}. */
+  maxRequestBodyBytes?: number;
+  /** Counts requests for `/metrics`. */
+  onRequest?: (labels: { verb: string; resource: string; code: number }) => void;
+  /** Renders `/metrics`. */
+  metrics?: () => Promise<string> | string;
+  /** `host:port` reported in `/api` serverAddressByClientCIDRs. */
+  serverAddress?: () => string;
+  /** Interval between fake log lines when following a pod log. Default 1000 ms. */
+  logFollowIntervalMs?: number;
+}
+
+/** The handler and the means to stop its long-running streams. */
+export interface ApiHandler {
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+  /** Ends every open watch and log stream (on shutdown). */
+  closeStreams: () => void;
+  store: Store;
+}
+
+function send(
+  res: ServerResponse,
+  code: number,
+  body: unknown,
+  contentType = "application/json",
+): void {
+  const text = typeof body === "string" ? body : `${JSON.stringify(body)}\n`;
+  res.writeHead(code, {
+    "Content-Type": contentType,
+    "Content-Length": Buffer.byteLength(text),
+    "Cache-Control": "no-cache, private",
+  });
+  res.end(text);
+}
+
+function sendStatus(res: ServerResponse, err: StatusError): void {
+  send(res, err.code, err.status);
+}
+
+/** Reads the body up to the limit; beyond it the rest is drained and a 413 thrown. */
+async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers["content-length"] ?? "0");
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let over = declared > limit;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > limit) over = true;
+    if (!over) chunks.push(chunk as Buffer);
+  }
+  if (over) throw tooLarge(limit);
+  return Buffer.concat(chunks);
+}
+
+function mediaType(req: IncomingMessage): string {
+  const ct = req.headers["content-type"] ?? "";
+  return ct.split(";")[0]?.trim().toLowerCase() ?? "";
+}
+
+function decodeBody(buf: Buffer, type: string, def: ResourceDef | undefined): unknown {
+  const text = buf.toString("utf8");
+  const what = def ? def.kind : "object";
+  if (text.trim() === "")
+    throw badRequest(
+      `the object provided is unrecognized (must be of type ${what}): couldn't get version/kind; json parse error: unexpected end of JSON input`,
+    );
+  if (type === "application/yaml" || type === "application/apply-patch+yaml") {
+    try {
+      return parseYAML(text);
+    } catch (e) {
+      throw badRequest(
+        `the object provided is unrecognized (must be of type ${what}): yaml: ${(e as Error).message.split("\n")[0]}`,
+      );
+    }
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw badRequest(
+      `the object provided is unrecognized (must be of type ${what}): couldn't get version/kind; json parse error: ${(e as Error).message}`,
+    );
+  }
+}
+
+function checkKind(body: unknown, def: ResourceDef): Record<string, unknown> {
+  if (typeof body !== "object" || body === null || Array.isArray(body))
+    throw badRequest(
+      `the object provided is unrecognized (must be of type ${def.kind}): couldn't get version/kind; json parse error: json: cannot unmarshal ${Array.isArray(body) ? "array" : typeof body} into Go value of type struct`,
+    );
+  const o = body as Record<string, unknown>;
+  const gv = def.group ? `${def.group}/${def.version}` : def.version;
+  if (o.apiVersion !== undefined && o.apiVersion !== gv)
+    throw badRequest(
+      `the API version in the data (${String(o.apiVersion)}) does not match the expected API version (${gv})`,
+    );
+  if (o.kind !== undefined && o.kind !== def.kind)
+    throw badRequest(
+      `${String(o.kind)} in version "${def.version}" cannot be handled as a ${def.kind}: no kind "${String(o.kind)}" is registered for version "${gv}" in scheme "k8s.io/kubernetes/pkg/api/legacyscheme/scheme.go:30"`,
+    );
+  return o;
+}
+
+interface AcceptInfo {
+  table: boolean;
+  partial: boolean;
+}
+
+function acceptOf(req: IncomingMessage): AcceptInfo {
+  const accept = req.headers.accept ?? "";
+  const parts = accept.split(",").map((p) => p.trim().toLowerCase());
+  const first =
+    parts.find((p) => p.includes("as=table") || p.includes("as=partialobjectmetadata")) ?? "";
+  return {
+    table: first.includes("as=table") && first.includes("g=meta.k8s.io"),
+    partial: first.includes("as=partialobjectmetadata"),
+  };
+}
+
+function manager(req: IncomingMessage, q: URLSearchParams): string {
+  const fm = q.get("fieldManager");
+  if (fm) return fm;
+  const ua = req.headers["user-agent"] ?? "unknown";
+  return ua.split("/")[0] || "unknown";
+}
+
+function stripForList(o: Obj): Record<string, unknown> {
+  const { kind: _k, apiVersion: _a, ...rest } = o;
+  return rest;
+}
+
+function partialMeta(o: Obj): Record<string, unknown> {
+  return { kind: "PartialObjectMetadata", apiVersion: "meta.k8s.io/v1", metadata: o.metadata };
+}
+
+function toTable(
+  def: ResourceDef,
+  objs: Obj[],
+  rv: string | undefined,
+  includeObject: string,
+  withColumns: boolean,
+): Record<string, unknown> {
+  const now = Date.now();
+  const table: Record<string, unknown> = {
+    kind: "Table",
+    apiVersion: "meta.k8s.io/v1",
+    metadata: rv !== undefined ? { resourceVersion: rv } : {},
+  };
+  if (withColumns) table.columnDefinitions = def.columns;
+  table.rows = objs.map((o) => {
+    const row: Record<string, unknown> = { cells: def.cells(o, now) };
+    if (includeObject === "Object") row.object = o;
+    else if (includeObject !== "None") row.object = partialMeta(o);
+    return row;
+  });
+  return table;
+}
+
+const TABLE_CT = "application/json;as=Table;v=v1;g=meta.k8s.io";
+
+/** The group's discovery document (`APIGroup`). */
+function apiGroup(group: string): Record<string, unknown> {
+  const versions = groupVersions()
+    .filter((gv) => gv.group === group)
+    .map((gv) => ({ groupVersion: `${group}/${gv.version}`, version: gv.version }));
+  return { name: group, versions, preferredVersion: versions[0] };
+}
+
+function resourceList(group: string, version: string): Record<string, unknown> | undefined {
+  const defs = RESOURCES.filter((r) => r.group === group && r.version === version);
+  if (defs.length === 0) return undefined;
+  const resources: Record<string, unknown>[] = [];
+  for (const d of defs) {
+    const r: Record<string, unknown> = {
+      name: d.resource,
+      singularName: d.singular,
+      namespaced: d.namespaced,
+      kind: d.kind,
+      verbs: d.verbs,
+    };
+    if (d.shortNames.length > 0) r.shortNames = d.shortNames;
+    if (d.categories) r.categories = d.categories;
+    resources.push(r);
+    for (const [sub, s] of Object.entries(d.subresources)) {
+      resources.push({
+        name: `${d.resource}/${sub}`,
+        singularName: "",
+        namespaced: d.namespaced,
+        kind: s.kind,
+        verbs: s.verbs,
+      });
+    }
+  }
+  return {
+    kind: "APIResourceList",
+    apiVersion: "v1",
+    groupVersion: group ? `${group}/${version}` : version,
+    resources,
+  };
+}
+
+const OPENAPI_HASH = "kaudit-demo-1";
+
+/**
+ * A minimal OpenAPI v3 document for one group version: enough for kubectl to see that the
+ * server validates fields itself (a PATCH operation per kind carrying `fieldValidation`), so
+ * it sends `fieldValidation=Strict` instead of downloading schemas.
+ */
+function openAPIv3(group: string, version: string): Record<string, unknown> | undefined {
+  const defs = RESOURCES.filter((r) => r.group === group && r.version === version);
+  if (defs.length === 0) return undefined;
+  const prefix = group ? `/apis/${group}/${version}` : `/api/${version}`;
+  const paths: Record<string, unknown> = {};
+  const params = ["dryRun", "fieldManager", "fieldValidation", "force", "pretty"].map((name) => ({
+    name,
+    in: "query",
+    schema: { type: name === "force" ? "boolean" : "string", uniqueItems: true },
+  }));
+  for (const d of defs) {
+    const item = d.namespaced
+      ? `${prefix}/namespaces/{namespace}/${d.resource}/{name}`
+      : `${prefix}/${d.resource}/{name}`;
+    paths[item] = {
+      patch: {
+        operationId: `patch${d.namespaced ? "Namespaced" : ""}${d.kind}`,
+        parameters: params,
+        responses: { "200": { description: "OK" } },
+        "x-kubernetes-action": "patch",
+        "x-kubernetes-group-version-kind": { group, version, kind: d.kind },
+      },
+    };
+  }
+  return {
+    openapi: "3.0.0",
+    info: { title: "Kubernetes", version: SERVER_VERSION.gitVersion },
+    paths,
+  };
+}
+
+function headerList(req: IncomingMessage, name: string): string[] {
+  return req.headersDistinct[name] ?? [];
+}
+
+/**
+ * The demo's API: discovery, CRUD, watch, status and log subresources, impersonation and
+ * authorisation — everything kube-apiserver does after `WithAudit`. Auditing itself is the
+ * `@kaudit/middleware` wrapping this handler; the handler only adds what kube's later filters
+ * add to the audit event (impersonated user, authorisation annotations).
+ */
+export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
+  const store = opts.store ?? new Store();
+  const limit = opts.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
+  const streams = new Set<() => void>();
+  const logInterval = opts.logFollowIntervalMs ?? 1000;
+
+  function authorizeOrThrow(req: IncomingMessage, a: AuthzAttributes, annotate: boolean): void {
+    const d = opts.authorize(a);
+    if (annotate) {
+      addAuditAnnotation(req, "authorization.k8s.io/decision", d.allowed ? "allow" : "forbid");
+      addAuditAnnotation(req, "authorization.k8s.io/reason", d.reason);
+    }
+    if (d.allowed) return;
+    const message = forbiddenMessage(a, d.reason);
+    const res = a.isResourceRequest
+      ? { group: a.apiGroup, resource: a.resource, name: a.name }
+      : { group: "", resource: "" };
+    const qualified = a.isResourceRequest
+      ? qualifiedResource({ group: a.apiGroup, resource: a.resource })
+      : "";
+    const full = !qualified
+      ? `forbidden: ${message}`
+      : a.name
+        ? `${qualified} "${a.name}" is forbidden: ${message}`
+        : `${qualified} is forbidden: ${message}`;
+    throw forbidden(res, full);
+  }
+
+  /** kube's WithImpersonation: authorise each requested identity, then act as it. */
+  function impersonate(req: IncomingMessage, user: UserAttributes): UserAttributes {
+    const names = headerList(req, "impersonate-user");
+    const groups = headerList(req, "impersonate-group");
+    const uids = headerList(req, "impersonate-uid");
+    const extraKeys = Object.keys(req.headers).filter((k) => k.startsWith("impersonate-extra-"));
+    if (names.length === 0 && groups.length === 0 && uids.length === 0 && extraKeys.length === 0)
+      return user;
+    if (names.length === 0)
+      throw new StatusError(
+        500,
+        "InternalError",
+        "Internal error occurred: requested impersonation of groups or extra without a user",
+      );
+    const base = {
+      user,
+      isResourceRequest: true,
+      path: req.url ?? "/",
+      namespace: "",
+      subresource: "",
+    };
+    const username = names[0] as string;
+    if (username.startsWith("system:serviceaccount:")) {
+      const [, , ns, sa] = username.split(":");
+      authorizeOrThrow(
+        req,
+        {
+          ...base,
+          verb: "impersonate",
+          apiGroup: "",
+          resource: "serviceaccounts",
+          namespace: ns ?? "",
+          name: sa ?? "",
+        },
+        false,
+      );
+    } else {
+      authorizeOrThrow(
+        req,
+        { ...base, verb: "impersonate", apiGroup: "", resource: "users", name: username },
+        false,
+      );
+    }
+    for (const g of groups)
+      authorizeOrThrow(
+        req,
+        { ...base, verb: "impersonate", apiGroup: "", resource: "groups", name: g },
+        false,
+      );
+    for (const u of uids)
+      authorizeOrThrow(
+        req,
+        {
+          ...base,
+          verb: "impersonate",
+          apiGroup: "authentication.k8s.io",
+          resource: "uids",
+          name: u,
+        },
+        false,
+      );
+    const extra: Record<string, string[]> = {};
+    for (const k of extraKeys) {
+      let key = k.slice("impersonate-extra-".length);
+      try {
+        key = decodeURIComponent(key);
+      } catch {
+        /* as sent */
+      }
+      const values = headerList(req, k);
+      for (const v of values)
+        authorizeOrThrow(
+          req,
+          {
+            ...base,
+            verb: "impersonate",
+            apiGroup: "authentication.k8s.io",
+            resource: "userextras",
+            subresource: key,
+            name: v,
+          },
+          false,
+        );
+      extra[key] = values;
+    }
+    const newGroups = [...groups];
+    if (
+      username !== ANONYMOUS &&
+      !newGroups.includes(ALL_AUTHENTICATED) &&
+      !newGroups.includes(ALL_UNAUTHENTICATED)
+    )
+      newGroups.push(ALL_AUTHENTICATED);
+    const next: UserAttributes = { name: username, groups: newGroups };
+    if (uids[0]) next.uid = uids[0];
+    if (Object.keys(extra).length > 0) next.extra = extra;
+    const info: UserInfo = { username, groups: newGroups };
+    if (next.uid) info.uid = next.uid;
+    if (Object.keys(extra).length > 0) info.extra = extra;
+    setImpersonatedUser(req, info);
+    return next;
+  }
+
+  async function discovery(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+  ): Promise<boolean> {
+    if (req.method !== "GET" && req.method !== "HEAD") return false;
+    if (path === "/api" || path === "/api/") {
+      send(res, 200, {
+        kind: "APIVersions",
+        versions: ["v1"],
+        serverAddressByClientCIDRs: [
+          { clientCIDR: "0.0.0.0/0", serverAddress: opts.serverAddress?.() ?? "127.0.0.1:6443" },
+        ],
+      });
+      return true;
+    }
+    if (path === "/apis" || path === "/apis/") {
+      const groups = [
+        ...new Set(
+          groupVersions()
+            .map((g) => g.group)
+            .filter((g) => g !== ""),
+        ),
+      ];
+      send(res, 200, { kind: "APIGroupList", apiVersion: "v1", groups: groups.map(apiGroup) });
+      return true;
+    }
+    let m = /^\/api\/([^/]+)\/?$/.exec(path);
+    if (m) {
+      const list = resourceList("", m[1] as string);
+      if (!list) return false;
+      send(res, 200, list);
+      return true;
+    }
+    m = /^\/apis\/([^/]+)\/?$/.exec(path);
+    if (m) {
+      const g = apiGroup(m[1] as string);
+      if ((g.versions as unknown[]).length === 0) return false;
+      send(res, 200, { kind: "APIGroup", apiVersion: "v1", ...g });
+      return true;
+    }
+    m = /^\/apis\/([^/]+)\/([^/]+)\/?$/.exec(path);
+    if (m) {
+      const list = resourceList(m[1] as string, m[2] as string);
+      if (!list) return false;
+      send(res, 200, list);
+      return true;
+    }
+    if (path === "/openapi/v3" || path === "/openapi/v3/") {
+      const paths: Record<string, { serverRelativeURL: string }> = {};
+      for (const gv of groupVersions()) {
+        const p = gv.group ? `apis/${gv.group}/${gv.version}` : `api/${gv.version}`;
+        paths[p] = { serverRelativeURL: `/openapi/v3/${p}?hash=${OPENAPI_HASH}` };
+      }
+      send(res, 200, { paths });
+      return true;
+    }
+    m = /^\/openapi\/v3\/(?:api\/([^/]+)|apis\/([^/]+)\/([^/]+))$/.exec(path);
+    if (m) {
+      const doc = openAPIv3(m[1] ? "" : (m[2] as string), (m[1] ?? m[3]) as string);
+      if (!doc) return false;
+      send(res, 200, doc);
+      return true;
+    }
+    if (path === "/version" || path === "/version/") {
+      send(res, 200, SERVER_VERSION);
+      return true;
+    }
+    if (path === "/healthz" || path === "/livez" || path === "/readyz") {
+      send(res, 200, "ok", "text/plain; charset=utf-8");
+      return true;
+    }
+    if (path === "/metrics" && opts.metrics) {
+      send(res, 200, await opts.metrics(), "text/plain; version=0.0.4; charset=utf-8");
+      return true;
+    }
+    return false;
+  }
+
+  function selectorOf(q: URLSearchParams): Selector {
+    return {
+      labels: parseSelector(q.get("labelSelector"), "labelSelector"),
+      fields: parseSelector(q.get("fieldSelector"), "fieldSelector"),
+    };
+  }
+
+  function watch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    q: URLSearchParams,
+  ): void {
+    const sel = selectorOf(q);
+    if (name) sel.fields.push({ key: "metadata.name", op: "=", values: [name] });
+    const accept = acceptOf(req);
+    const includeObject = q.get("includeObject") ?? "Metadata";
+    let first = true;
+    let headerSent = false;
+    const pending: string[] = [];
+    const write = (type: string, o: Obj) => {
+      let obj: unknown = o;
+      if (accept.table) {
+        obj = toTable(def, [o], undefined, includeObject, first);
+        first = false;
+      } else if (accept.partial) obj = partialMeta(o);
+      const line = `${JSON.stringify({ type, object: obj })}\n`;
+      if (!headerSent) pending.push(line);
+      else res.write(line);
+    };
+    const rv = q.get("resourceVersion") ?? undefined;
+    // resourceVersion unset on a watch means "start at the most recent" with the current state sent as ADDED
+    const unsubscribe = store.watch(def, ns, rv, (type, o) => {
+      if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") {
+        if (!selects(sel, o)) return;
+      }
+      write(type, o);
+    });
+    res.writeHead(200, {
+      "Content-Type": accept.table ? TABLE_CT : "application/json",
+      "Cache-Control": "no-cache, private",
+      "Transfer-Encoding": "chunked",
+    });
+    res.flushHeaders();
+    headerSent = true;
+    for (const line of pending) res.write(line);
+    const timeoutSeconds = Number(q.get("timeoutSeconds") ?? "0");
+    const ms = timeoutSeconds > 0 ? timeoutSeconds * 1000 : 30 * 60 * 1000;
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      unsubscribe();
+      streams.delete(finish);
+      if (!res.writableEnded) res.end();
+    };
+    const timer = setTimeout(finish, ms);
+    streams.add(finish);
+    res.once("close", finish);
+    req.once("close", () => {
+      if (!res.writableEnded && res.destroyed) finish();
+    });
+  }
+
+  function podLog(
+    req: IncomingMessage,
+    res: ServerResponse,
+    def: ResourceDef,
+    ns: string,
+    name: string,
+    q: URLSearchParams,
+  ): void {
+    const pod = store.get(def, ns, name);
+    const containers =
+      (pod.spec as { containers?: { name: string; image?: string }[] })?.containers ?? [];
+    let container = q.get("container");
+    if (!container) {
+      if (containers.length !== 1)
+        throw badRequest(
+          `a container name must be specified for pod ${name}, choose one of: [${containers.map((c) => c.name).join(" ")}]`,
+        );
+      container = containers[0]?.name as string;
+    } else if (!containers.some((c) => c.name === container)) {
+      throw badRequest(`container ${container} is not valid for pod ${name}`);
+    }
+    const image = containers.find((c) => c.name === container)?.image ?? "";
+    let n = 0;
+    const line = () =>
+      `${new Date().toISOString()} ${container} (${image}) line ${++n}: hello from the kaudit demo\n`;
+    const lines = [line(), line(), line()];
+    const tail = q.get("tailLines");
+    const shown = tail !== null ? lines.slice(Math.max(0, lines.length - Number(tail))) : lines;
+    res.writeHead(200, {
+      "Content-Type": "text/plain",
+      "Cache-Control": "no-cache, private",
+      "Transfer-Encoding": "chunked",
+    });
+    res.flushHeaders();
+    for (const l of shown) res.write(l);
+    if (q.get("follow") !== "true") {
+      res.end();
+      return;
+    }
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
+      clearInterval(timer);
+      streams.delete(finish);
+      if (!res.writableEnded) res.end();
+    };
+    const timer = setInterval(() => res.write(line()), logInterval);
+    streams.add(finish);
+    res.once("close", finish);
+  }
+
+  async function resource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    attrs: RequestAttributes,
+    q: URLSearchParams,
+  ): Promise<void> {
+    const def = findResource(attrs.apiGroup, attrs.apiVersion, attrs.resource);
+    if (!def) throw pathNotFound();
+    const ns = def.namespaced ? attrs.namespace || undefined : undefined;
+    const name = attrs.name;
+    const sub = attrs.subresource;
+    if (sub && !def.subresources[sub]) throw pathNotFound();
+    if (!def.namespaced && attrs.namespace && attrs.resource !== "namespaces") throw pathNotFound();
+    const verb = attrs.verb;
+    const gv = def.group ? `${def.group}/${def.version}` : def.version;
+    const accept = acceptOf(req);
+    const dryRun = q.getAll("dryRun").includes("All");
+    const mgr = manager(req, q);
+    if (!def.verbs.includes(verb) && !sub) throw methodNotSupported(def, verb);
+    if (sub === "log") {
+      if (verb !== "get")
+        throw methodNotSupported({ group: def.group, resource: `${def.resource}/log` }, verb);
+      podLog(req, res, def, ns as string, name, q);
+      return;
+    }
+    switch (verb) {
+      case "get": {
+        const o = store.get(def, ns, name);
+        if (accept.table)
+          send(
+            res,
+            200,
+            toTable(
+              def,
+              [o],
+              o.metadata.resourceVersion as string,
+              q.get("includeObject") ?? "Metadata",
+              true,
+            ),
+            TABLE_CT,
+          );
+        else if (accept.partial) send(res, 200, partialMeta(o));
+        else send(res, 200, o);
+        return;
+      }
+      case "list": {
+        const items = store.list(def, ns, selectorOf(q));
+        const rv = store.resourceVersion;
+        if (accept.table)
+          send(
+            res,
+            200,
+            toTable(def, items, rv, q.get("includeObject") ?? "Metadata", true),
+            TABLE_CT,
+          );
+        else if (accept.partial)
+          send(res, 200, {
+            kind: "PartialObjectMetadataList",
+            apiVersion: "meta.k8s.io/v1",
+            metadata: { resourceVersion: rv },
+            items: items.map(partialMeta),
+          });
+        else
+          send(res, 200, {
+            kind: `${def.kind}List`,
+            apiVersion: gv,
+            metadata: { resourceVersion: rv },
+            items: items.map(stripForList),
+          });
+        return;
+      }
+      case "watch":
+        watch(req, res, def, ns, name, q);
+        return;
+      case "create": {
+        if (sub) throw methodNotSupported(def, "create");
+        const body = checkKind(
+          decodeBody(
+            await readTyped(req, ["application/json", "application/yaml"]),
+            mediaType(req),
+            def,
+          ),
+          def,
+        );
+        const o = store.create(def, ns, body, { manager: mgr, dryRun });
+        send(res, 201, o);
+        return;
+      }
+      case "update": {
+        const body = checkKind(
+          decodeBody(
+            await readTyped(req, ["application/json", "application/yaml"]),
+            mediaType(req),
+            def,
+          ),
+          def,
+        );
+        const o = store.update(def, ns, name, body, {
+          manager: mgr,
+          subresource: sub || undefined,
+          dryRun,
+        });
+        send(res, 200, o);
+        return;
+      }
+      case "patch": {
+        const type = mediaType(req);
+        const buf = await readTyped(req, [
+          "application/merge-patch+json",
+          "application/strategic-merge-patch+json",
+          "application/json-patch+json",
+          "application/apply-patch+yaml",
+        ]);
+        const patch = decodeBody(buf, type, def);
+        let cur: Obj | undefined;
+        try {
+          cur = store.get(def, ns, name);
+        } catch (e) {
+          if (type !== "application/apply-patch+yaml" || sub) throw e;
+        }
+        if (!cur) {
+          // server-side apply creates what does not exist
+          const o = store.create(def, ns, checkKind(patch, def), { manager: mgr, dryRun });
+          send(res, 201, o);
+          return;
+        }
+        let next: unknown;
+        if (type === "application/json-patch+json") next = jsonPatch(cur, patch);
+        else {
+          if (typeof patch !== "object" || patch === null || Array.isArray(patch))
+            throw badRequest(
+              "json: cannot unmarshal array into Go value of type map[string]interface {}",
+            );
+          next = mergePatch(cur, patch);
+        }
+        if (typeof next !== "object" || next === null)
+          throw badRequest("patch produced a non-object");
+        const n = next as Obj;
+        // a patch does not carry a stale resourceVersion unless it asks for optimistic locking
+        const patchMeta = (patch as { metadata?: { resourceVersion?: unknown } }).metadata;
+        if (
+          !(
+            type !== "application/json-patch+json" &&
+            patchMeta &&
+            patchMeta.resourceVersion !== undefined
+          ) &&
+          n.metadata
+        ) {
+          if (type !== "application/json-patch+json")
+            n.metadata.resourceVersion = cur.metadata.resourceVersion;
+        }
+        const o = store.update(def, ns, name, checkKind(n, def), {
+          manager: mgr,
+          subresource: sub || undefined,
+          dryRun,
+        });
+        send(res, 200, o);
+        return;
+      }
+      case "delete": {
+        const opts = await deleteOptions(req);
+        const pre = (opts.preconditions ?? {}) as { uid?: string; resourceVersion?: string };
+        const gone = store.delete(def, ns, name, {
+          preconditionUID: pre.uid,
+          preconditionRV: pre.resourceVersion,
+          dryRun,
+        });
+        if (def.kind === "Pod" || def.kind === "Namespace") send(res, 200, gone);
+        else
+          send(res, 200, {
+            kind: "Status",
+            apiVersion: "v1",
+            metadata: {},
+            status: "Success",
+            details: {
+              name,
+              ...(def.group ? { group: def.group } : {}),
+              kind: def.resource,
+              uid: gone.metadata.uid,
+            },
+          });
+        return;
+      }
+      case "deletecollection": {
+        await deleteOptions(req);
+        const items = store.list(def, ns, selectorOf(q));
+        const deleted = items.map((o) =>
+          store.delete(def, o.metadata.namespace, o.metadata.name as string, { dryRun }),
+        );
+        send(res, 200, {
+          kind: `${def.kind}List`,
+          apiVersion: gv,
+          metadata: { resourceVersion: store.resourceVersion },
+          items: deleted.map(stripForList),
+        });
+        return;
+      }
+      default:
+        throw methodNotSupported(def, verb);
+    }
+  }
+
+  async function readTyped(req: IncomingMessage, types: string[]): Promise<Buffer> {
+    const type = mediaType(req);
+    const buf = await readBody(req, limit);
+    if (!types.includes(type)) throw unsupportedMediaType(req.headers["content-type"] ?? "");
+    return buf;
+  }
+
+  async function deleteOptions(req: IncomingMessage): Promise<Record<string, unknown>> {
+    const buf = await readBody(req, limit);
+    if (buf.length === 0) return {};
+    const o = decodeBody(buf, mediaType(req), undefined);
+    if (typeof o !== "object" || o === null || Array.isArray(o))
+      throw badRequest("DeleteOptions: expected an object");
+    return o as Record<string, unknown>;
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? "/";
+    const qi = url.indexOf("?");
+    const q = new URLSearchParams(qi >= 0 ? url.slice(qi + 1) : "");
+    let verbLabel = (req.method ?? "GET").toLowerCase();
+    let resourceLabel = "";
+    try {
+      let user = opts.userOf(req) ?? { name: ANONYMOUS, groups: [ALL_UNAUTHENTICATED] };
+      user = impersonate(req, user);
+      const attrs = attributesFromRequest({ method: req.method ?? "GET", url, user });
+      verbLabel = attrs.verb;
+      resourceLabel = attrs.resource;
+      authorizeOrThrow(
+        req,
+        {
+          user,
+          verb: attrs.verb,
+          isResourceRequest: attrs.isResourceRequest,
+          path: attrs.path,
+          apiGroup: attrs.apiGroup,
+          namespace: attrs.namespace,
+          resource: attrs.resource,
+          subresource: attrs.subresource,
+          name: attrs.name,
+        },
+        true,
+      );
+      if (!attrs.isResourceRequest) {
+        if (!(await discovery(req, res, attrs.path))) throw pathNotFound();
+      } else {
+        await resource(req, res, attrs, q);
+      }
+    } catch (err) {
+      if (!(err instanceof StatusError)) throw err;
+      if (res.headersSent) {
+        res.destroy();
+      } else {
+        // drain what the client still sends so the connection stays usable
+        if (!req.complete) req.resume();
+        sendStatus(res, err);
+      }
+    } finally {
+      opts.onRequest?.({ verb: verbLabel, resource: resourceLabel, code: res.statusCode });
+    }
+  }
+
+  return {
+    handle,
+    closeStreams: () => {
+      for (const f of [...streams]) f();
+    },
+    store,
+  };
+}

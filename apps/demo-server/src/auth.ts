@@ -1,0 +1,292 @@
+import { readFileSync } from "node:fs";
+import type { IncomingMessage } from "node:http";
+import { KauditError, type UserAttributes } from "@kaudit/api";
+
+/** A configuration file the demo cannot use; the message names `file:line`. */
+export class DemoConfigError extends KauditError {
+  constructor(message: string) {
+    super(message, { name: "DemoConfigError" });
+  }
+}
+
+/** kube's `user.AllAuthenticated`. */
+export const ALL_AUTHENTICATED = "system:authenticated";
+/** kube's `user.AllUnauthenticated`. */
+export const ALL_UNAUTHENTICATED = "system:unauthenticated";
+/** kube's `user.Anonymous`. */
+export const ANONYMOUS = "system:anonymous";
+/** kube's `user.SystemPrivilegedGroup`. */
+export const MASTERS = "system:masters";
+
+/** Splits one CSV record (RFC 4180 quoting, as Go's encoding/csv reads it). */
+function csvFields(line: string, where: string): string[] {
+  const out: string[] = [];
+  let i = 0;
+  for (;;) {
+    let field = "";
+    if (line[i] === '"') {
+      i++;
+      for (;;) {
+        if (i >= line.length)
+          throw new DemoConfigError(`${where}: extraneous or missing " in quoted-field`);
+        const ch = line[i] as string;
+        if (ch === '"') {
+          if (line[i + 1] === '"') {
+            field += '"';
+            i += 2;
+            continue;
+          }
+          i++;
+          break;
+        }
+        field += ch;
+        i++;
+      }
+      if (i < line.length && line[i] !== ",")
+        throw new DemoConfigError(`${where}:${i + 1}: extraneous or missing " in quoted-field`);
+    } else {
+      while (i < line.length && line[i] !== ",") field += line[i++];
+    }
+    out.push(field);
+    if (i >= line.length) return out;
+    i++; // comma
+  }
+}
+
+/** One user of a static token file. */
+export interface TokenUser extends UserAttributes {
+  name: string;
+}
+
+/**
+ * Parses kube-apiserver's `--token-auth-file` CSV: `token,user,uid[,"group1,group2"]`
+ * (k8s.io/apiserver tokenfile). Lines starting with `#` and blank lines are skipped.
+ */
+export function parseTokenFile(text: string, source = "token file"): Map<string, TokenUser> {
+  const tokens = new Map<string, TokenUser>();
+  text.split(/\r?\n/).forEach((line, idx) => {
+    const where = `${source}:${idx + 1}`;
+    if (line.trim() === "" || line.trimStart().startsWith("#")) return;
+    const rec = csvFields(line, where);
+    if (rec.length < 3)
+      throw new DemoConfigError(
+        `${where}: token file must have at least 3 columns (token, user name, user uid), found ${rec.length}`,
+      );
+    const token = (rec[0] as string).trim();
+    if (token === "") throw new DemoConfigError(`${where}:1: empty token`);
+    if (tokens.has(token)) throw new DemoConfigError(`${where}: duplicate token`);
+    const user: TokenUser = { name: (rec[1] as string).trim(), uid: (rec[2] as string).trim() };
+    if (rec.length >= 4 && (rec[3] as string).trim() !== "")
+      user.groups = (rec[3] as string)
+        .split(",")
+        .map((g) => g.trim())
+        .filter((g) => g !== "");
+    tokens.set(token, user);
+  });
+  return tokens;
+}
+
+/** Reads a token file from disk. */
+export function loadTokenFile(path: string): Map<string, TokenUser> {
+  return parseTokenFile(readFileSync(path, "utf8"), path);
+}
+
+/** Thrown by the authenticator: the middleware turns it into the 401 kube sends. */
+export class AuthenticationError extends KauditError {
+  constructor(message: string) {
+    super(message, { name: "AuthenticationError" });
+  }
+}
+
+/**
+ * Builds an authenticator: bearer tokens from the token map; no credentials ⇒ anonymous
+ * (`system:anonymous`, group `system:unauthenticated`) when allowed, else 401.
+ * Authenticated users also get `system:authenticated`, as kube's group adder does.
+ */
+export function createAuthenticator(
+  tokens: Map<string, TokenUser>,
+  opts: { anonymous: boolean },
+): (req: IncomingMessage) => UserAttributes {
+  return (req) => {
+    const auth = req.headers.authorization;
+    if (typeof auth === "string" && auth.trim() !== "") {
+      const parts = auth.trim().split(" ");
+      if (parts.length < 2 || (parts[0] as string).toLowerCase() !== "bearer")
+        throw new AuthenticationError("unsupported authorization scheme");
+      const token = (parts[1] as string).trim();
+      const u = tokens.get(token);
+      if (!u) throw new AuthenticationError("invalid bearer token");
+      const groups = [...(u.groups ?? [])];
+      if (!groups.includes(ALL_AUTHENTICATED)) groups.push(ALL_AUTHENTICATED);
+      const out: UserAttributes = { name: u.name, groups };
+      if (u.uid) out.uid = u.uid;
+      return out;
+    }
+    if (!opts.anonymous) throw new AuthenticationError("no credentials");
+    return { name: ANONYMOUS, groups: [ALL_UNAUTHENTICATED] };
+  };
+}
+
+/** The attributes authorisation looks at (kube `authorizer.Attributes`). */
+export interface AuthzAttributes {
+  user: UserAttributes;
+  verb: string;
+  isResourceRequest: boolean;
+  path: string;
+  apiGroup: string;
+  namespace: string;
+  resource: string;
+  subresource: string;
+  name: string;
+}
+
+/** One ABAC policy line's spec (`abac.authorization.kubernetes.io/v1beta1`). */
+export interface AbacSpec {
+  user?: string;
+  group?: string;
+  readonly?: boolean;
+  apiGroup?: string;
+  resource?: string;
+  namespace?: string;
+  nonResourcePath?: string;
+}
+
+/** Parses an ABAC policy file: one JSON `Policy` object per line (blank and `#` lines skipped). */
+export function parseAbacFile(text: string, source = "policy file"): AbacSpec[] {
+  const out: AbacSpec[] = [];
+  text.split(/\r?\n/).forEach((line, idx) => {
+    const where = `${source}:${idx + 1}`;
+    const t = line.trim();
+    if (t === "" || t.startsWith("#")) return;
+    let obj: unknown;
+    try {
+      obj = JSON.parse(t);
+    } catch (e) {
+      throw new DemoConfigError(`${where}: invalid JSON: ${(e as Error).message}`);
+    }
+    const o = obj as { apiVersion?: unknown; kind?: unknown; spec?: unknown };
+    if (typeof o !== "object" || o === null || o.kind !== "Policy")
+      throw new DemoConfigError(`${where}: expected kind "Policy"`);
+    if (o.apiVersion !== "abac.authorization.kubernetes.io/v1beta1")
+      throw new DemoConfigError(
+        `${where}: apiVersion: expected "abac.authorization.kubernetes.io/v1beta1", got ${JSON.stringify(o.apiVersion)}`,
+      );
+    if (typeof o.spec !== "object" || o.spec === null)
+      throw new DemoConfigError(`${where}: spec: required`);
+    const spec = o.spec as Record<string, unknown>;
+    for (const k of ["user", "group", "apiGroup", "resource", "namespace", "nonResourcePath"]) {
+      if (spec[k] !== undefined && typeof spec[k] !== "string")
+        throw new DemoConfigError(`${where}: spec.${k}: expected a string`);
+    }
+    if (spec.readonly !== undefined && typeof spec.readonly !== "boolean")
+      throw new DemoConfigError(`${where}: spec.readonly: expected a boolean`);
+    if (spec.user === undefined && spec.group === undefined)
+      throw new DemoConfigError(`${where}: spec: one of user or group is required`);
+    out.push(spec as AbacSpec);
+  });
+  return out;
+}
+
+const READONLY = new Set(["get", "list", "watch"]);
+
+function subjectMatches(p: AbacSpec, u: UserAttributes): boolean {
+  let matched = false;
+  if (p.user) {
+    if (p.user === "*") matched = true;
+    else {
+      matched = p.user === u.name;
+      if (!matched) return false;
+    }
+  }
+  if (p.group) {
+    if (p.group === "*") matched = true;
+    else {
+      matched = (u.groups ?? []).includes(p.group);
+      if (!matched) return false;
+    }
+  }
+  return matched;
+}
+
+function abacMatches(p: AbacSpec, a: AuthzAttributes): boolean {
+  if (!subjectMatches(p, a.user)) return false;
+  if (p.readonly && !READONLY.has(a.verb)) return false;
+  if (a.isResourceRequest) {
+    return (
+      (p.namespace === "*" || p.namespace === a.namespace) &&
+      (p.resource === "*" || p.resource === a.resource) &&
+      (p.apiGroup === "*" || p.apiGroup === a.apiGroup)
+    );
+  }
+  const np = p.nonResourcePath;
+  if (!np) return false;
+  if (np === "*" || np === a.path) return true;
+  return np.endsWith("*") && a.path.startsWith(np.slice(0, -1));
+}
+
+/** An authorisation decision with kube's reason text. */
+export interface Decision {
+  allowed: boolean;
+  reason: string;
+}
+
+const DISCOVERY = [
+  "/api",
+  "/api/*",
+  "/apis",
+  "/apis/*",
+  "/openapi",
+  "/openapi/*",
+  "/version",
+  "/version/",
+  "/healthz",
+  "/livez",
+  "/readyz",
+];
+const PUBLIC_INFO = ["/healthz", "/livez", "/readyz", "/version", "/version/"];
+
+function pathIn(path: string, list: string[]): boolean {
+  return list.some((p) => (p.endsWith("*") ? path.startsWith(p.slice(0, -1)) : p === path));
+}
+
+/**
+ * kube-apiserver's authoriser union as the demo configures it: `system:masters` ⇒ allow
+ * (privileged-group authoriser, empty reason); the default RBAC bindings for discovery
+ * (`system:discovery` to authenticated users, `system:public-info-viewer` to everyone); then
+ * the ABAC rules, whose "no match" reason is kube's `No policy matched.`.
+ */
+export function createAuthorizer(rules: AbacSpec[]): (a: AuthzAttributes) => Decision {
+  return (a) => {
+    const groups = a.user.groups ?? [];
+    if (groups.includes(MASTERS)) return { allowed: true, reason: "" };
+    if (!a.isResourceRequest && a.verb === "get") {
+      if (pathIn(a.path, PUBLIC_INFO))
+        return {
+          allowed: true,
+          reason: `RBAC: allowed by ClusterRoleBinding "system:public-info-viewer" of ClusterRole "system:public-info-viewer" to Group "${groups.includes(ALL_AUTHENTICATED) ? ALL_AUTHENTICATED : ALL_UNAUTHENTICATED}"`,
+        };
+      if (groups.includes(ALL_AUTHENTICATED) && pathIn(a.path, DISCOVERY))
+        return {
+          allowed: true,
+          reason: `RBAC: allowed by ClusterRoleBinding "system:discovery" of ClusterRole "system:discovery" to Group "${ALL_AUTHENTICATED}"`,
+        };
+    }
+    for (const p of rules) if (abacMatches(p, a)) return { allowed: true, reason: "" };
+    return { allowed: false, reason: "No policy matched." };
+  };
+}
+
+/** `responsewriters.forbiddenMessage` (+ `: reason`). */
+export function forbiddenMessage(a: AuthzAttributes, reason: string): string {
+  const who = `User "${a.user.name}"`;
+  let msg: string;
+  if (!a.isResourceRequest) msg = `${who} cannot ${a.verb} path "${a.path}"`;
+  else {
+    const resource = a.subresource ? `${a.resource}/${a.subresource}` : a.resource;
+    msg = a.namespace
+      ? `${who} cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup}" in the namespace "${a.namespace}"`
+      : `${who} cannot ${a.verb} resource "${resource}" in API group "${a.apiGroup}" at the cluster scope`;
+  }
+  if (reason) msg += `: ${reason}`;
+  return msg;
+}

@@ -1,0 +1,581 @@
+import { randomUUID } from "node:crypto";
+import type { Obj, ResourceDef } from "./resources";
+import { findResource, RESOURCES } from "./resources";
+import { alreadyExists, conflict, invalid, notFound, StatusError } from "./status";
+
+/** A watch event as kube sends it. */
+export interface WatchEvent {
+  type: "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+  object: Obj;
+}
+
+interface HistoryEntry {
+  rv: number;
+  def: ResourceDef;
+  namespace: string;
+  type: WatchEvent["type"];
+  object: Obj;
+}
+
+interface Watcher {
+  def: ResourceDef;
+  namespace: string | undefined;
+  send: (type: WatchEvent["type"], obj: Obj) => void;
+}
+
+/** A label or field selector requirement. */
+export interface Requirement {
+  key: string;
+  op: "=" | "!=" | "in" | "notin" | "exists" | "!";
+  values: string[];
+}
+
+const HISTORY = 5000;
+
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUB = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** kube's name validation messages (apimachinery validation.IsDNS1123Subdomain etc.). */
+export function nameErrors(name: string, format: ResourceDef["nameFormat"]): string[] {
+  if (format === "label") {
+    const errs: string[] = [];
+    if (name.length > 63) errs.push("must be no more than 63 characters");
+    if (!DNS1123_LABEL.test(name))
+      errs.push(
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')",
+      );
+    return errs;
+  }
+  if (format === "label1035") {
+    const errs: string[] = [];
+    if (name.length > 63) errs.push("must be no more than 63 characters");
+    if (!DNS1035_LABEL.test(name))
+      errs.push(
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')",
+      );
+    return errs;
+  }
+  const errs: string[] = [];
+  if (name.length > 253) errs.push("must be no more than 253 characters");
+  if (!DNS1123_SUB.test(name))
+    errs.push(
+      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
+    );
+  return errs;
+}
+
+/** Parses a label selector (`a=b,c!=d,e in (f,g),!h,i`); throws a 400 on bad syntax. */
+export function parseSelector(text: string | null | undefined, what: string): Requirement[] {
+  if (!text) return [];
+  const out: Requirement[] = [];
+  // split on commas outside parentheses
+  const parts: string[] = [];
+  let depth = 0;
+  let cur = "";
+  for (const ch of text) {
+    if (ch === "(") depth++;
+    if (ch === ")") depth--;
+    if (ch === "," && depth === 0) {
+      parts.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  parts.push(cur);
+  for (const raw of parts) {
+    const p = raw.trim();
+    if (!p) continue;
+    let m: RegExpExecArray | null;
+    if ((m = /^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(p))) {
+      out.push({
+        key: m[1] as string,
+        op: m[2] as "in" | "notin",
+        values: (m[3] as string).split(",").map((v) => v.trim()),
+      });
+    } else if ((m = /^([^\s!=]+)\s*!=\s*(\S*)$/.exec(p))) {
+      out.push({ key: m[1] as string, op: "!=", values: [m[2] as string] });
+    } else if ((m = /^([^\s!=]+)\s*==?\s*(\S*)$/.exec(p))) {
+      out.push({ key: m[1] as string, op: "=", values: [m[2] as string] });
+    } else if ((m = /^!\s*([^\s!=]+)$/.exec(p))) {
+      out.push({ key: m[1] as string, op: "!", values: [] });
+    } else if ((m = /^([^\s!=(),]+)$/.exec(p))) {
+      out.push({ key: m[1] as string, op: "exists", values: [] });
+    } else {
+      throw new StatusError(
+        400,
+        "BadRequest",
+        `unable to parse requirement: found '${p}', expected: in, notin, =, ==, !=, gt, lt (${what})`,
+      );
+    }
+  }
+  return out;
+}
+
+function matches(reqs: Requirement[], get: (key: string) => string | undefined): boolean {
+  for (const r of reqs) {
+    const v = get(r.key);
+    switch (r.op) {
+      case "=":
+        if (v !== r.values[0]) return false;
+        break;
+      case "!=":
+        if (v === r.values[0]) return false;
+        break;
+      case "in":
+        if (v === undefined || !r.values.includes(v)) return false;
+        break;
+      case "notin":
+        if (v !== undefined && r.values.includes(v)) return false;
+        break;
+      case "exists":
+        if (v === undefined) return false;
+        break;
+      case "!":
+        if (v !== undefined) return false;
+        break;
+    }
+  }
+  return true;
+}
+
+/** A compiled label + field selector. */
+export interface Selector {
+  labels: Requirement[];
+  fields: Requirement[];
+}
+
+/** Whether an object passes a selector. */
+export function selects(sel: Selector | undefined, obj: Obj): boolean {
+  if (!sel) return true;
+  const labels = (obj.metadata.labels ?? {}) as Record<string, string>;
+  if (!matches(sel.labels, (k) => (Object.hasOwn(labels, k) ? labels[k] : undefined))) return false;
+  return matches(sel.fields, (k) => {
+    if (k === "metadata.name") return obj.metadata.name;
+    if (k === "metadata.namespace") return obj.metadata.namespace ?? "";
+    if (k === "status.phase") return (obj.status as { phase?: string } | undefined)?.phase;
+    if (k === "spec.nodeName") return (obj.spec as { nodeName?: string } | undefined)?.nodeName;
+    if (k === "type") return obj.type as string | undefined;
+    return undefined;
+  });
+}
+
+function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+function nowRFC3339(): string {
+  return `${new Date().toISOString().slice(0, 19)}Z`;
+}
+
+/** kube's fieldsV1: the set of fields an object sets, as `f:<name>` keys. */
+function fieldsOf(v: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (typeof v !== "object" || v === null || Array.isArray(v)) return out;
+  for (const [k, val] of Object.entries(v)) {
+    out[`f:${k}`] =
+      typeof val === "object" && val !== null && !Array.isArray(val) ? fieldsOf(val) : {};
+  }
+  return out;
+}
+
+function managedEntry(obj: Obj, manager: string, apiVersion: string, subresource?: string) {
+  const fields: Record<string, unknown> = {};
+  const meta = obj.metadata;
+  const mf: Record<string, unknown> = {};
+  if (meta.labels) mf.labels = meta.labels;
+  if (meta.annotations) mf.annotations = meta.annotations;
+  if (Object.keys(mf).length > 0) fields.metadata = mf;
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === "metadata" || k === "kind" || k === "apiVersion") continue;
+    if (subresource === "status" ? k === "status" : k !== "status") fields[k] = v;
+  }
+  const e: Record<string, unknown> = {
+    manager,
+    operation: "Update",
+    apiVersion,
+    time: nowRFC3339(),
+    fieldsType: "FieldsV1",
+    fieldsV1: fieldsOf(fields),
+  };
+  if (subresource) e.subresource = subresource;
+  return e;
+}
+
+/** The in-memory object store behind the demo API, with a global resourceVersion and watch history. */
+export class Store {
+  private rv = 0;
+  private readonly objects = new Map<string, Obj>();
+  private readonly history: HistoryEntry[] = [];
+  private readonly watchers = new Set<Watcher>();
+  private ipCounter = 1;
+
+  constructor() {
+    const ns = findResource("", "v1", "namespaces") as ResourceDef;
+    for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
+      this.create(
+        ns,
+        undefined,
+        { apiVersion: "v1", kind: "Namespace", metadata: { name } },
+        {
+          manager: "kube-apiserver",
+        },
+      );
+    }
+  }
+
+  /** The current resourceVersion (as kube's list metadata reports it). */
+  get resourceVersion(): string {
+    return String(this.rv);
+  }
+
+  private key(def: ResourceDef, ns: string | undefined, name: string): string {
+    return `${def.group}/${def.resource}/${ns ?? ""}/${name}`;
+  }
+
+  private nextIP(): string {
+    const n = this.ipCounter++;
+    return `10.244.${(n >> 8) & 255}.${n & 255}`;
+  }
+
+  private record(type: WatchEvent["type"], def: ResourceDef, obj: Obj): void {
+    const ns = obj.metadata.namespace ?? "";
+    this.history.push({ rv: this.rv, def, namespace: ns, type, object: clone(obj) });
+    if (this.history.length > HISTORY) this.history.shift();
+    for (const w of this.watchers) {
+      if (w.def !== def) continue;
+      if (w.namespace !== undefined && w.namespace !== ns) continue;
+      w.send(type, clone(obj));
+    }
+  }
+
+  /** Reads one object (a copy). */
+  get(def: ResourceDef, ns: string | undefined, name: string): Obj {
+    const o = this.objects.get(this.key(def, ns, name));
+    if (!o) throw notFound(def, name);
+    return clone(o);
+  }
+
+  /** Whether the namespace exists. */
+  hasNamespace(name: string): boolean {
+    return this.objects.has(
+      this.key(findResource("", "v1", "namespaces") as ResourceDef, undefined, name),
+    );
+  }
+
+  /** Lists objects (copies) of a resource, in one namespace or all. */
+  list(def: ResourceDef, ns: string | undefined, sel?: Selector): Obj[] {
+    const prefix =
+      ns === undefined ? `${def.group}/${def.resource}/` : `${def.group}/${def.resource}/${ns}/`;
+    const out: Obj[] = [];
+    for (const [k, o] of this.objects) {
+      if (k.startsWith(prefix) && selects(sel, o)) out.push(clone(o));
+    }
+    out.sort((a, b) => {
+      const an = `${a.metadata.namespace ?? ""}/${a.metadata.name}`;
+      const bn = `${b.metadata.namespace ?? ""}/${b.metadata.name}`;
+      return an < bn ? -1 : an > bn ? 1 : 0;
+    });
+    return out;
+  }
+
+  private validateMeta(def: ResourceDef, obj: Obj, name: string): void {
+    const causes: { field: string; message: string; type?: string }[] = [];
+    for (const e of nameErrors(name, def.nameFormat))
+      causes.push({
+        field: "metadata.name",
+        message: `Invalid value: ${JSON.stringify(name)}: ${e}`,
+      });
+    const labels = obj.metadata.labels;
+    if (
+      labels !== undefined &&
+      (typeof labels !== "object" || labels === null || Array.isArray(labels))
+    )
+      causes.push({
+        field: "metadata.labels",
+        message: "Invalid value: must be an object of strings",
+      });
+    else if (labels)
+      for (const [k, v] of Object.entries(labels as Record<string, unknown>)) {
+        if (
+          typeof v !== "string" ||
+          v.length > 63 ||
+          !/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(v)
+        )
+          causes.push({
+            field: "metadata.labels",
+            message: `Invalid value: ${JSON.stringify(v)}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')`,
+          });
+      }
+    if (def.kind === "Pod") {
+      const containers = (obj.spec as { containers?: unknown } | undefined)?.containers;
+      if (!Array.isArray(containers) || containers.length === 0)
+        causes.push({
+          field: "spec.containers",
+          message: "Required value",
+          type: "FieldValueRequired",
+        });
+      else
+        containers.forEach((c, i) => {
+          const r = c as { name?: unknown; image?: unknown };
+          if (typeof r?.name !== "string" || !r.name)
+            causes.push({
+              field: `spec.containers[${i}].name`,
+              message: "Required value",
+              type: "FieldValueRequired",
+            });
+          if (typeof r?.image !== "string" || !r.image)
+            causes.push({
+              field: `spec.containers[${i}].image`,
+              message: "Required value",
+              type: "FieldValueRequired",
+            });
+        });
+    }
+    if (causes.length > 0) throw invalid(def.kind, def.group, name, causes);
+  }
+
+  /** Creates an object; fills uid, resourceVersion, creationTimestamp, generateName. */
+  create(
+    def: ResourceDef,
+    ns: string | undefined,
+    input: Record<string, unknown>,
+    opts: { manager: string; dryRun?: boolean },
+  ): Obj {
+    const obj = clone(input) as Obj;
+    if (typeof obj.metadata !== "object" || obj.metadata === null || Array.isArray(obj.metadata))
+      obj.metadata = {};
+    const meta = obj.metadata;
+    if (def.namespaced) {
+      if (meta.namespace && ns && meta.namespace !== ns)
+        throw new StatusError(
+          400,
+          "BadRequest",
+          "the namespace of the provided object does not match the namespace sent on the request",
+        );
+      meta.namespace = ns;
+    } else delete meta.namespace;
+    let name = typeof meta.name === "string" ? meta.name : "";
+    if (!name && typeof meta.generateName === "string" && meta.generateName) {
+      name = `${meta.generateName}${randomSuffix()}`;
+    }
+    if (!name) {
+      throw invalid(def.kind, def.group, "", [
+        {
+          field: "metadata.name",
+          message: "Required value: name or generateName is required",
+          type: "FieldValueRequired",
+        },
+      ]);
+    }
+    meta.name = name;
+    this.validateMeta(def, obj, name);
+    if (def.namespaced && ns && !this.hasNamespace(ns)) {
+      throw notFound({ group: "", resource: "namespaces" }, ns);
+    }
+    const key = this.key(def, ns, name);
+    if (this.objects.has(key)) throw alreadyExists(def, name);
+    obj.apiVersion = def.group ? `${def.group}/${def.version}` : def.version;
+    obj.kind = def.kind;
+    const now = nowRFC3339();
+    const ordered: Record<string, unknown> = { name };
+    if (meta.generateName) ordered.generateName = meta.generateName;
+    if (def.namespaced) ordered.namespace = ns;
+    ordered.uid = randomUUID();
+    ordered.resourceVersion = "";
+    if (def.kind === "Deployment") ordered.generation = 1;
+    ordered.creationTimestamp = now;
+    for (const [k, v] of Object.entries(meta)) {
+      if (
+        [
+          "name",
+          "generateName",
+          "namespace",
+          "uid",
+          "resourceVersion",
+          "generation",
+          "creationTimestamp",
+          "managedFields",
+          "selfLink",
+          "deletionTimestamp",
+        ].includes(k)
+      )
+        continue;
+      ordered[k] = v;
+    }
+    obj.metadata = ordered as Obj["metadata"];
+    def.defaults?.(obj, { ip: () => this.nextIP() });
+    (obj.metadata as Record<string, unknown>).managedFields = [
+      managedEntry(obj, opts.manager, obj.apiVersion as string),
+    ];
+    const out = reorder(obj);
+    if (opts.dryRun) return clone(out);
+    this.rv++;
+    out.metadata.resourceVersion = String(this.rv);
+    this.objects.set(key, out);
+    this.record("ADDED", def, out);
+    return clone(out);
+  }
+
+  /** Replaces an object (or only its status for the status subresource). */
+  update(
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    input: Record<string, unknown>,
+    opts: { manager: string; subresource?: string; dryRun?: boolean },
+  ): Obj {
+    const key = this.key(def, ns, name);
+    const cur = this.objects.get(key);
+    if (!cur) throw notFound(def, name);
+    const obj = clone(input) as Obj;
+    if (typeof obj.metadata !== "object" || obj.metadata === null) obj.metadata = {};
+    const inName = obj.metadata.name;
+    if (inName !== undefined && inName !== name)
+      throw new StatusError(
+        400,
+        "BadRequest",
+        `the name of the object (${String(inName)}) does not match the name on the URL (${name})`,
+      );
+    const inRV = obj.metadata.resourceVersion;
+    if (typeof inRV === "string" && inRV !== "" && inRV !== cur.metadata.resourceVersion)
+      throw conflict(def, name);
+    let next: Obj;
+    if (opts.subresource === "status") {
+      next = clone(cur);
+      next.status = obj.status;
+    } else {
+      next = clone(obj);
+      next.apiVersion = cur.apiVersion;
+      next.kind = cur.kind;
+      if (cur.status !== undefined && def.subresources.status) next.status = clone(cur.status);
+      const meta: Record<string, unknown> = {};
+      for (const k of [
+        "name",
+        "generateName",
+        "namespace",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+      ]) {
+        if (cur.metadata[k] !== undefined) meta[k] = cur.metadata[k];
+      }
+      for (const [k, v] of Object.entries(obj.metadata)) {
+        if (k in meta || k === "managedFields" || k === "selfLink") continue;
+        meta[k] = v;
+      }
+      next.metadata = meta as Obj["metadata"];
+      this.validateMeta(def, next, name);
+      if (
+        typeof meta.generation === "number" &&
+        JSON.stringify(next.spec) !== JSON.stringify(cur.spec)
+      )
+        meta.generation += 1;
+    }
+    const managed = ((cur.metadata.managedFields as unknown[]) ?? []).filter(
+      (e) =>
+        (e as { manager?: string; subresource?: string }).manager !== opts.manager ||
+        (e as { subresource?: string }).subresource !== opts.subresource,
+    );
+    managed.push(managedEntry(next, opts.manager, cur.apiVersion as string, opts.subresource));
+    next.metadata.managedFields = managed;
+    const out = reorder(next);
+    if (JSON.stringify(out) === JSON.stringify(cur)) return clone(cur);
+    if (opts.dryRun) return clone(out);
+    this.rv++;
+    out.metadata.resourceVersion = String(this.rv);
+    this.objects.set(key, out);
+    this.record("MODIFIED", def, out);
+    return clone(out);
+  }
+
+  /** Deletes an object immediately (kube with gracePeriodSeconds=0); returns the last state. */
+  delete(
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    opts: { preconditionUID?: string; preconditionRV?: string; dryRun?: boolean } = {},
+  ): Obj {
+    const key = this.key(def, ns, name);
+    const cur = this.objects.get(key);
+    if (!cur) throw notFound(def, name);
+    if (opts.preconditionUID && opts.preconditionUID !== cur.metadata.uid)
+      throw new StatusError(
+        409,
+        "Conflict",
+        `Operation cannot be fulfilled on ${def.group ? `${def.resource}.${def.group}` : def.resource} "${name}": Precondition failed: UID in precondition: ${opts.preconditionUID}, UID in object meta: ${String(cur.metadata.uid)}`,
+        { name, ...(def.group ? { group: def.group } : {}), kind: def.resource },
+      );
+    if (opts.preconditionRV && opts.preconditionRV !== cur.metadata.resourceVersion)
+      throw conflict(def, name);
+    if (opts.dryRun) return clone(cur);
+    if (def.kind === "Namespace") {
+      for (const r of RESOURCES) {
+        if (!r.namespaced) continue;
+        for (const o of this.list(r, name)) this.delete(r, name, o.metadata.name as string);
+      }
+    }
+    this.objects.delete(key);
+    this.rv++;
+    const gone = clone(cur);
+    gone.metadata.resourceVersion = String(this.rv);
+    this.record("DELETED", def, gone);
+    return clone(gone);
+  }
+
+  /**
+   * Subscribes to changes. `fromRV` replays the history after it ("" or "0" ⇒ synthetic ADDED
+   * of the current state). Throws 410 Gone when the history no longer reaches back that far.
+   */
+  watch(
+    def: ResourceDef,
+    ns: string | undefined,
+    fromRV: string | undefined,
+    send: (type: WatchEvent["type"], obj: Obj) => void,
+  ): () => void {
+    const backlog: [WatchEvent["type"], Obj][] = [];
+    if (!fromRV || fromRV === "0") {
+      for (const o of this.list(def, ns)) backlog.push(["ADDED", o]);
+    } else {
+      const n = Number(fromRV);
+      if (!Number.isInteger(n) || n < 0)
+        throw new StatusError(400, "BadRequest", `invalid resource version "${fromRV}"`);
+      const oldest = this.history[0]?.rv ?? this.rv;
+      if (n < oldest - 1 && this.history.length >= HISTORY)
+        throw new StatusError(410, "Expired", `too old resource version: ${n} (${oldest - 1})`);
+      for (const h of this.history) {
+        if (h.rv <= n || h.def !== def) continue;
+        if (ns !== undefined && h.namespace !== ns) continue;
+        backlog.push([h.type, clone(h.object)]);
+      }
+    }
+    const w: Watcher = { def, namespace: ns, send };
+    for (const [t, o] of backlog) send(t, o);
+    this.watchers.add(w);
+    return () => {
+      this.watchers.delete(w);
+    };
+  }
+}
+
+const ALNUM = "bcdfghjklmnpqrstvwxz2456789";
+function randomSuffix(): string {
+  let s = "";
+  for (let i = 0; i < 5; i++) s += ALNUM[Math.floor(Math.random() * ALNUM.length)];
+  return s;
+}
+
+/** kind, apiVersion, metadata, then the rest (spec, data, ...), status last, as kube writes objects. */
+function reorder(obj: Obj): Obj {
+  const out: Record<string, unknown> = {
+    kind: obj.kind,
+    apiVersion: obj.apiVersion,
+    metadata: obj.metadata,
+  };
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === "kind" || k === "apiVersion" || k === "metadata" || k === "status") continue;
+    out[k] = v;
+  }
+  if (obj.status !== undefined) out.status = obj.status;
+  return out as Obj;
+}
