@@ -55,6 +55,11 @@ describe("readGoQuoted", () => {
     ["truncated sequence: one U+FFFD per byte, as Go", '"\\xe2\\x82a"', "\ufffd\ufffda"],
     ["overlong encoding", '"\\xc0\\x80"', "\ufffd\ufffd"],
     ["bytes then escape", '"\\xc3\\xa9\\n"', "é\n"],
+    [
+      "raw control characters other than newline are taken as is, like Go's Unquote",
+      '"a\x00\t\x7f"',
+      "a\x00\t\x7f",
+    ],
   ];
   it.each(DECODE_CASES)("%s", (_name, literal, value) => {
     expect(readGoQuoted(literal, 0)).toEqual({ value, end: literal.length });
@@ -70,8 +75,8 @@ describe("readGoQuoted", () => {
     ["short octal", '"\\12"', 4, /3 octal digits/],
     ["unterminated", '"abc', 4, /unterminated/],
     ["unterminated after escape", '"ab\\', 4, /unterminated/],
-    ["raw newline", '"a\nb"', 2, /raw control character U\+000A/],
-    ["raw NUL", '"a\\n\x00"', 4, /raw control character U\+0000/],
+    ["raw newline", '"a\nb"', 2, /raw newline/],
+    ["raw newline after an escape", '"a\\t\nb"', 4, /raw newline/],
     ["no opening quote", "abc", 0, /opening/],
   ];
   it.each(FAILURES)("fails: %s", (_name, literal, offset, message) => {

@@ -6,6 +6,7 @@ export {
   type LegacyLineInput,
   type LegacyToEventsOptions,
   type LineReadError,
+  legacyToEventBatches,
   legacyToEvents,
 } from "./convert";
 export { LegacyFormatError, LegacyParseError } from "./errors";
@@ -18,4 +19,4 @@ export {
   parseLegacyLine,
 } from "./parse";
 export { type LegacyRequestInfo, requestInfo } from "./request-info";
-export { type SplitLinesOptions, splitLines } from "./split-lines";
+export { LINE_BATCHES, type LineSource, type SplitLinesOptions, splitLines } from "./split-lines";

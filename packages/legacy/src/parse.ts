@@ -1,5 +1,11 @@
 import { LegacyParseError } from "./errors";
-import { describeAt, GoUnquoteFailure, readGoQuoted } from "./go-quote";
+import {
+  describeAt,
+  GoUnquoteFailure,
+  quotedEnd,
+  readGoQuoted,
+  readGoQuotedFast,
+} from "./go-quote";
 import { type ParsedTime, parseRfc3339 } from "./time";
 
 /**
@@ -135,6 +141,85 @@ const LAYOUTS: readonly Layout[] = [
 
 const KNOWN_KEYS = new Set<string>(LAYOUTS.flatMap((l) => l.keys));
 
+/** Each key's index in the per-line values array (buildRecord reads them by these numbers). */
+const SLOT: Record<Key, number> = {
+  id: 0,
+  stage: 1,
+  ip: 2,
+  method: 3,
+  user: 4,
+  groups: 5,
+  as: 6,
+  asgroups: 7,
+  "user-agent": 8,
+  namespace: 9,
+  uri: 10,
+  response: 11,
+};
+
+const u = undefined;
+
+/** A decimal int32-ish status code as Go's Itoa writes it, or undefined. */
+function parseCode(s: string): number | undefined {
+  const n = s.length;
+  if (n === 0 || n > 11) return undefined;
+  let i = s.charCodeAt(0) === 0x2d ? 1 : 0;
+  if (i === n) return undefined;
+  let v = 0;
+  for (; i < n; i++) {
+    const d = s.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    v = v * 10 + d;
+  }
+  return s.charCodeAt(0) === 0x2d ? -v : v;
+}
+
+/** A state of the key sequence: the layouts still possible after the keys read so far. */
+interface TrieNode {
+  edges: Edge[];
+  /** The edge whose key starts with a given char code (keys at one node differ in it). */
+  byFirst: (Edge | undefined)[];
+  /** The layout whose keys end here, if any. */
+  end: Layout | undefined;
+  /** What may come next, for error messages. */
+  expected: string;
+}
+
+interface Edge {
+  key: Key;
+  /** Index of the key's value in the per-line values array. */
+  slot: number;
+  /** `key=`. */
+  token: string;
+  /** The char codes of `token`. */
+  codes: number[];
+  next: TrieNode;
+}
+
+function buildTrie(layouts: readonly Layout[], depth: number): TrieNode {
+  const byKey = new Map<Key, Layout[]>();
+  let end: Layout | undefined;
+  for (const l of layouts) {
+    const key = l.keys[depth];
+    if (key === undefined) end = l;
+    else byKey.set(key, [...(byKey.get(key) ?? []), l]);
+  }
+  const edges = [...byKey].map(([key, ls]) => ({
+    key,
+    slot: SLOT[key],
+    token: `${key}=`,
+    codes: [...`${key}=`].map((c) => c.charCodeAt(0)),
+    next: buildTrie(ls, depth + 1),
+  }));
+  const byFirst: (Edge | undefined)[] = new Array(128).fill(undefined);
+  for (const e of edges) {
+    if (byFirst[e.codes[0]!] !== undefined)
+      throw new Error(`keys at depth ${depth} share a first letter`);
+    byFirst[e.codes[0]!] = e;
+  }
+  return { edges, byFirst, end, expected: expectedKeys(layouts, depth) };
+}
+
 const AUDIT = "AUDIT:";
 
 /** A parsed line plus its parsed timestamp (kept so the converter need not parse it again). */
@@ -146,6 +231,8 @@ export interface ParsedLine {
 function fail(column0: number, expected: string, message: string): never {
   throw new LegacyParseError(`column ${column0 + 1}: ${message}`, column0 + 1, expected);
 }
+
+const ROOT: TrieNode = buildTrie(LAYOUTS, 0);
 
 function expectedKeys(candidates: readonly Layout[], k: number): string {
   const next = new Set<string>();
@@ -176,6 +263,10 @@ export function parseLine(input: string): ParsedLine {
   if (n > 0 && input.charCodeAt(n - 1) === 0x0a) n--;
   if (n > 0 && input.charCodeAt(n - 1) === 0x0d) n--;
   const line = n === input.length ? input : input.slice(0, n);
+  const newline = line.indexOf("\n");
+  if (newline !== -1) {
+    fail(newline, "no line break", "raw newline inside the line (Go's %q writes it as \\n)");
+  }
   let pos = line.charCodeAt(0) === 0xfeff ? 1 : 0;
   if (pos >= n) fail(pos, "a timestamp", "empty line: expected `<timestamp> AUDIT: id=...`");
 
@@ -197,72 +288,107 @@ export function parseLine(input: string): ParsedLine {
   }
   pos += AUDIT.length;
 
-  const values: Partial<Record<Key, string>> = {};
-  const columns: Partial<Record<Key, number>> = {};
-  let candidates: readonly Layout[] = LAYOUTS;
-  let k = 0;
+  // Indexed by SLOT (objects with computed string keys are much slower on this hot path).
+  const values: (string | undefined)[] = [u, u, u, u, u, u, u, u, u, u, u, u];
+  const columns: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  let node = ROOT;
+  let nextBackslash = line.indexOf("\\", pos);
+  let list: string[] | undefined;
+  let groupsList: string[] | undefined;
+  let asgroupsList: string[] | undefined;
   for (;;) {
     const before = pos;
     while (pos < n && line.charCodeAt(pos) === 0x20) pos++;
     if (pos >= n) break;
-    if (k === 0 && pos === before) fail(pos, "a space", "expected a space after `AUDIT:`");
-    // key
-    const keyStart = pos;
-    while (pos < n) {
-      const c = line.charCodeAt(pos);
-      if ((c >= 0x61 && c <= 0x7a) || c === 0x2d) pos++;
-      else break;
+    if (node === ROOT && pos === before) fail(pos, "a space", "expected a space after `AUDIT:`");
+    // Keys at one point of the sequence differ in their first letter: dispatch on it, then
+    // compare the rest by char code (much cheaper than startsWith on the hot path).
+    let edge = node.byFirst[line.charCodeAt(pos)];
+    if (edge !== undefined) {
+      const codes = edge.codes;
+      for (let k = 1; k < codes.length; k++) {
+        if (line.charCodeAt(pos + k) !== codes[k]) {
+          edge = undefined;
+          break;
+        }
+      }
     }
-    const key = line.slice(keyStart, pos);
-    if (key === "" || line.charCodeAt(pos) !== 0x3d || pos >= n) {
-      const exp = expectedKeys(candidates, k);
-      fail(
-        pos,
-        exp,
-        key === ""
-          ? `expected ${exp}, found ${describeAt(line, pos)}`
-          : `expected "=" after key "${key}", found ${describeAt(line, pos)}`,
-      );
-    }
-    const next = candidates.filter((l) => l.keys[k] === key);
-    if (next.length === 0) {
-      const exp = expectedKeys(candidates, k);
-      let why: string;
-      if (!KNOWN_KEYS.has(key)) why = `unknown key "${key}"`;
-      else if (values[key as Key] !== undefined) why = `duplicate key "${key}"`;
-      else why = `key "${key}" out of order`;
-      fail(keyStart, exp, `${why}: expected ${exp}`);
-    }
-    candidates = next;
-    pos++; // '='
-    columns[key as Key] = pos;
+    if (edge === undefined) unexpectedKey(line, pos, node, values);
+    const key = edge.key;
+    node = edge.next;
+    pos += edge.token.length;
+    const slot = edge.slot;
+    columns[slot] = pos;
     if (key === "response") {
       // response="%s" / "%d": a decimal code or <deferred>, not %q-escaped.
       if (line.charCodeAt(pos) !== 0x22) {
         fail(pos, '`"`', `expected \`"\` after response=, found ${describeAt(line, pos)}`);
       }
       const close = line.indexOf('"', pos + 1);
-      if (close === -1 || close >= n) {
-        fail(n, '`"`', 'unterminated response value: expected a closing `"`');
-      }
-      values.response = line.slice(pos + 1, close);
+      if (close === -1) fail(n, '`"`', 'unterminated response value: expected a closing `"`');
+      values[slot] = line.slice(pos + 1, close);
       pos = close + 1;
     } else {
-      const r = readGoQuoted(line, pos);
-      if (r instanceof GoUnquoteFailure) {
-        fail(r.offset, expectedFromFailure(r), `in ${key}=: ${r.message}`);
+      // Fast path without escapes; the next backslash is searched once per line, not per field.
+      const close = line.charCodeAt(pos) === 0x22 ? line.indexOf('"', pos + 1) : -1;
+      if (nextBackslash !== -1 && nextBackslash < pos) nextBackslash = line.indexOf("\\", pos);
+      if (close !== -1 && (nextBackslash === -1 || nextBackslash > close)) {
+        values[slot] = line.slice(pos + 1, close);
+        pos = close + 1;
+      } else if ((slot === 5 || slot === 7) && (list = plainList(line, pos)) !== undefined) {
+        if (slot === 5) groupsList = list;
+        else asgroupsList = list;
+        values[slot] = LIST;
+        pos = quotedEnd.value;
+      } else {
+        const r = readGoQuotedFast(line, pos);
+        if (typeof r !== "string")
+          fail(r.offset, expectedFromFailure(r), `in ${key}=: ${r.message}`);
+        values[slot] = r;
+        pos = quotedEnd.value;
       }
-      values[key as Key] = r.value;
-      pos = r.end;
     }
-    k++;
   }
-  const layout = candidates.find((l) => l.keys.length === k);
+  const layout = node.end;
   if (layout === undefined) {
-    const exp = expectedKeys(candidates, k);
-    fail(n, exp, `line ends too early (truncated?): expected ${exp}`);
+    fail(n, node.expected, `line ends too early (truncated?): expected ${node.expected}`);
   }
-  return { record: buildRecord(layout, timestamp, values, columns), time };
+  return {
+    record: buildRecord(layout, timestamp, values, columns, groupsList, asgroupsList),
+    time,
+  };
+}
+
+/** Explains why no key of `node` starts at `pos` (slow path, errors only). */
+function unexpectedKey(
+  line: string,
+  pos: number,
+  node: TrieNode,
+  values: readonly (string | undefined)[],
+): never {
+  const n = line.length;
+  const keyStart = pos;
+  while (pos < n) {
+    const c = line.charCodeAt(pos);
+    if ((c >= 0x61 && c <= 0x7a) || c === 0x2d) pos++;
+    else break;
+  }
+  const key = line.slice(keyStart, pos);
+  const exp = node.expected;
+  if (key === "" || line.charCodeAt(pos) !== 0x3d) {
+    fail(
+      pos,
+      exp,
+      key === ""
+        ? `expected ${exp}, found ${describeAt(line, pos)}`
+        : `expected "=" after key "${key}", found ${describeAt(line, pos)}`,
+    );
+  }
+  let why: string;
+  if (!KNOWN_KEYS.has(key)) why = `unknown key "${key}"`;
+  else if (values[SLOT[key as Key]] !== undefined) why = `duplicate key "${key}"`;
+  else why = `key "${key}" out of order`;
+  fail(keyStart, exp, `${why}: expected ${exp}`);
 }
 
 function expectedFromFailure(f: GoUnquoteFailure): string {
@@ -277,40 +403,84 @@ function truncate(s: string): string {
 function buildRecord(
   layout: Layout,
   timestamp: string,
-  v: Partial<Record<Key, string>>,
-  columns: Partial<Record<Key, number>>,
+  v: readonly (string | undefined)[],
+  columns: readonly number[],
+  groupsList: string[] | undefined,
+  asgroupsList: string[] | undefined,
 ): LegacyRecord {
   const r: LegacyRecord = {
     generation: layout.generation,
     kind: layout.kind,
     timestamp,
-    id: v.id!,
+    id: v[0]!,
   };
-  if (v.stage !== undefined) r.stage = v.stage;
-  if (v.ip !== undefined && v.ip !== "<unknown>" && v.ip !== "<nil>") r.ip = v.ip;
-  if (v.method !== undefined) r.method = v.method;
-  if (v.user !== undefined && v.user !== "<none>") r.user = v.user;
-  if (v.groups !== undefined && v.groups !== "<none>") {
-    r.groups = parseList(v.groups, "groups", columns.groups!);
+  const stage = v[1];
+  const ip = v[2];
+  const method = v[3];
+  const user = v[4];
+  const groups = v[5];
+  const as = v[6];
+  const asgroups = v[7];
+  const userAgent = v[8];
+  const namespace = v[9];
+  const uri = v[10];
+  const response = v[11];
+  if (stage !== undefined) r.stage = stage;
+  if (ip !== undefined && ip !== "<unknown>" && ip !== "<nil>") r.ip = ip;
+  if (method !== undefined) r.method = method;
+  if (user !== undefined && user !== "<none>") r.user = user;
+  if (groupsList !== undefined) r.groups = groupsList;
+  else if (groups !== undefined && groups !== "<none>")
+    r.groups = parseList(groups, "groups", columns[5]!);
+  if (as !== undefined && as !== "<self>") r.as = as;
+  if (asgroupsList !== undefined) r.asgroups = asgroupsList;
+  else if (asgroups !== undefined && asgroups !== "<lookup>") {
+    r.asgroups = parseList(asgroups, "asgroups", columns[7]!);
   }
-  if (v.as !== undefined && v.as !== "<self>") r.as = v.as;
-  if (v.asgroups !== undefined && v.asgroups !== "<lookup>") {
-    r.asgroups = parseList(v.asgroups, "asgroups", columns.asgroups!);
-  }
-  if (v["user-agent"] !== undefined) r.userAgent = v["user-agent"];
-  if (v.namespace !== undefined && v.namespace !== "<none>") r.namespace = v.namespace;
-  if (v.uri !== undefined) r.uri = v.uri;
-  if (v.response !== undefined && v.response !== "<deferred>") {
-    if (!/^-?\d{1,10}$/.test(v.response)) {
+  if (userAgent !== undefined) r.userAgent = userAgent;
+  if (namespace !== undefined && namespace !== "<none>") r.namespace = namespace;
+  if (uri !== undefined) r.uri = uri;
+  if (response !== undefined && response !== "<deferred>") {
+    const code = parseCode(response);
+    if (code === undefined) {
       fail(
-        columns.response! + 1,
+        columns[11]! + 1,
         "a status code or `<deferred>`",
-        `response=: expected a decimal status code or <deferred>, found ${JSON.stringify(truncate(v.response))}`,
+        `response=: expected a decimal status code or <deferred>, found ${JSON.stringify(truncate(response))}`,
       );
     }
-    r.response = Number(v.response);
+    r.response = code;
   }
   return r;
+}
+
+/** Marks a list value already split by plainList. */
+const LIST = "\u0000list";
+
+/**
+ * The common `groups="\"a\",\"b\""` without further escapes, split directly from the line
+ * (no unquoting twice); `undefined` for anything else, which then takes the general path.
+ * On success `quotedEnd.value` is the index past the closing quote.
+ */
+function plainList(line: string, pos: number): string[] | undefined {
+  // pos is at the opening quote; elements are \"x\" joined with "," and x has no \ or ".
+  let p = pos + 1;
+  const out: string[] = [];
+  for (;;) {
+    if (line.charCodeAt(p) !== 0x5c || line.charCodeAt(p + 1) !== 0x22) return undefined;
+    const q = line.indexOf("\\", p + 2);
+    if (q === -1 || line.charCodeAt(q + 1) !== 0x22) return undefined;
+    const quote = line.indexOf('"', p + 2);
+    if (quote <= q) return undefined;
+    out.push(line.slice(p + 2, q));
+    const next = line.charCodeAt(q + 2);
+    if (next === 0x22) {
+      quotedEnd.value = q + 3;
+      return out;
+    }
+    if (next !== 0x2c) return undefined;
+    p = q + 3;
+  }
 }
 
 /**

@@ -41,8 +41,10 @@ function unescapePath(p: string): string {
 function splitUri(uri: string): { path: string; query: string } {
   let u = uri;
   // An absolute-form request target (`http://host/path`) keeps only its path and query.
-  const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(u);
-  if (m !== null) u = u.slice(m[0].length);
+  if (u.charCodeAt(0) !== 0x2f) {
+    const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?#]*/.exec(u);
+    if (m !== null) u = u.slice(m[0].length);
+  }
   const hash = u.indexOf("#");
   if (hash !== -1) u = u.slice(0, hash);
   const q = u.indexOf("?");
@@ -53,17 +55,23 @@ function splitUri(uri: string): { path: string; query: string } {
 function queryValues(query: string, key: string): string[] {
   const out: string[] = [];
   if (query === "") return out;
-  for (const part of query.split("&")) {
+  let start = 0;
+  while (start <= query.length) {
+    let amp = query.indexOf("&", start);
+    if (amp === -1) amp = query.length;
+    const part = query.slice(start, amp);
+    start = amp + 1;
     if (part === "") continue;
     const eq = part.indexOf("=");
     const k = eq === -1 ? part : part.slice(0, eq);
-    if (decodeQuery(k) !== key) continue;
+    if (k !== key && (!/[%+]/.test(k) || decodeQuery(k) !== key)) continue;
     out.push(eq === -1 ? "" : decodeQuery(part.slice(eq + 1)));
   }
   return out;
 }
 
 function decodeQuery(s: string): string {
+  if (!s.includes("%") && !s.includes("+")) return s;
   const t = s.replace(/\+/g, " ");
   try {
     return decodeURIComponent(t);
@@ -101,6 +109,32 @@ function fieldSelectorName(selector: string): string | undefined {
   return undefined;
 }
 
+/** More path segments than RequestInfo ever looks at. */
+const MAX_SEGMENTS = 10;
+
+/**
+ * kube's splitPath (trim `/`, split on `/`), keeping only the first MAX_SEGMENTS segments:
+ * RequestInfo reads at most nine, and only compares the count with small numbers.
+ */
+function splitPath(path: string): string[] {
+  let a = 0;
+  let b = path.length;
+  while (a < b && path.charCodeAt(a) === 0x2f) a++;
+  while (b > a && path.charCodeAt(b - 1) === 0x2f) b--;
+  const parts: string[] = [];
+  if (a === b) return parts;
+  while (parts.length < MAX_SEGMENTS) {
+    const slash = path.indexOf("/", a);
+    if (slash === -1 || slash >= b) {
+      parts.push(path.slice(a, b));
+      break;
+    }
+    parts.push(path.slice(a, slash));
+    a = slash + 1;
+  }
+  return parts;
+}
+
 /** path.IsValidPathSegmentName: not `.`/`..`, no `/` or `%`. */
 function validPathSegmentName(name: string): boolean {
   return name !== "." && name !== ".." && !name.includes("/") && !name.includes("%");
@@ -125,28 +159,31 @@ export function requestInfo(method: string, uri: string): LegacyRequestInfo {
     subresource: "",
     name: "",
   };
-  const trimmed = path.replace(/^\/+|\/+$/g, "");
-  let parts = trimmed === "" ? [] : trimmed.split("/");
+  const parts = splitPath(path);
+  // `p` is where the unread parts start (kube re-slices; an index is cheaper).
+  let p = 0;
+  const left = () => parts.length - p;
   if (parts.length < 3 || !API_PREFIXES.has(parts[0]!)) return info;
   const apiPrefix = parts[0]!;
-  parts = parts.slice(1);
+  p = 1;
   let apiGroup = "";
   if (!GROUPLESS_PREFIXES.has(apiPrefix)) {
-    if (parts.length < 3) return info;
-    apiGroup = parts[0]!;
-    parts = parts.slice(1);
+    if (left() < 3) return info;
+    apiGroup = parts[p]!;
+    p++;
   }
-  const apiVersion = parts[0]!;
-  parts = parts.slice(1);
+  const apiVersion = parts[p]!;
+  p++;
 
   let verb: string;
-  if (SPECIAL_VERBS.has(parts[0]!)) {
+  if (SPECIAL_VERBS.has(parts[p]!)) {
     // kube answers 400 for `/api/v1/watch` alone; no request info to rebuild.
-    if (parts.length < 2) return info;
-    verb = parts[0]!;
-    parts = parts.slice(1);
+    if (left() < 2) return info;
+    verb = parts[p]!;
+    p++;
   } else {
-    switch (method.toUpperCase()) {
+    // Go compares req.Method case-sensitively.
+    switch (method) {
       case "POST":
         verb = "create";
         break;
@@ -172,15 +209,16 @@ export function requestInfo(method: string, uri: string): LegacyRequestInfo {
   info.apiGroup = apiGroup;
   info.apiVersion = apiVersion;
 
-  if (parts[0] === "namespaces") {
-    if (parts.length > 1) {
-      info.namespace = parts[1]!;
-      if (parts.length > 2 && !NAMESPACE_SUBRESOURCES.has(parts[2]!)) parts = parts.slice(2);
+  if (parts[p] === "namespaces") {
+    if (left() > 1) {
+      info.namespace = parts[p + 1]!;
+      if (left() > 2 && !NAMESPACE_SUBRESOURCES.has(parts[p + 2]!)) p += 2;
     }
   }
-  if (parts.length >= 3 && !SPECIAL_VERBS_NO_SUBRESOURCES.has(verb)) info.subresource = parts[2]!;
-  if (parts.length >= 2) info.name = parts[1]!;
-  if (parts.length >= 1) info.resource = parts[0]!;
+  const n = left();
+  if (n >= 3 && !SPECIAL_VERBS_NO_SUBRESOURCES.has(verb)) info.subresource = parts[p + 2]!;
+  if (n >= 2) info.name = parts[p + 1]!;
+  if (n >= 1) info.resource = parts[p]!;
 
   if (info.name === "" && verb === "get") {
     const watch = queryValues(query, "watch");

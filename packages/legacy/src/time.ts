@@ -4,9 +4,6 @@
  * that nanoseconds survive (a JavaScript number of milliseconds cannot hold them).
  */
 
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
-
 /** Go's zero time, written by the legacy backend for an event without requestReceivedTimestamp. */
 export const GO_ZERO_TIME = "0001-01-01T00:00:00Z";
 
@@ -22,36 +19,91 @@ export interface ParsedTime {
 
 const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
+function digits(text: string, at: number, count: number): number {
+  let v = 0;
+  for (let i = at; i < at + count; i++) {
+    const d = text.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+/** The last offset conversion, reused: consecutive lines usually share their second. */
+let lastLocal = "";
+let lastUtc = "";
+
 /** Parses an RFC 3339 time with up to nine fractional digits; `undefined` if it is not one. */
 export function parseRfc3339(text: string): ParsedTime | undefined {
-  const m = RFC3339.exec(text);
-  if (m === null) return undefined;
-  const year = Number(m[1]);
-  const month = Number(m[2]);
-  const day = Number(m[3]);
-  const hour = Number(m[4]);
-  const minute = Number(m[5]);
-  const second = Number(m[6]);
-  if (month < 1 || month > 12 || day < 1 || day > DAYS[month - 1]!) return undefined;
+  // YYYY-MM-DDTHH:MM:SS[.fffffffff](Z|±HH:MM), checked by position (hot path: every line).
+  const n = text.length;
+  if (n < 20) return undefined;
+  const year = digits(text, 0, 4);
+  const month = digits(text, 5, 2);
+  const day = digits(text, 8, 2);
+  const hour = digits(text, 11, 2);
+  const minute = digits(text, 14, 2);
+  const second = digits(text, 17, 2);
+  const t = text.charCodeAt(10);
+  if (
+    year < 0 ||
+    month < 1 ||
+    day < 1 ||
+    hour < 0 ||
+    minute < 0 ||
+    second < 0 ||
+    text.charCodeAt(4) !== 0x2d ||
+    text.charCodeAt(7) !== 0x2d ||
+    (t !== 0x54 && t !== 0x74) ||
+    text.charCodeAt(13) !== 0x3a ||
+    text.charCodeAt(16) !== 0x3a
+  ) {
+    return undefined;
+  }
+  if (month > 12 || day > DAYS[month - 1]! || hour > 23 || minute > 59 || second > 59)
+    return undefined;
   if (month === 2 && day === 29 && !(year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0))) {
     return undefined;
   }
-  if (hour > 23 || minute > 59 || second > 59) return undefined;
+  let pos = 19;
+  let fraction = "";
+  if (text.charCodeAt(pos) === 0x2e) {
+    let end = pos + 1;
+    while (end < n && end - pos <= 9) {
+      const d = text.charCodeAt(end);
+      if (d < 0x30 || d > 0x39) break;
+      end++;
+    }
+    if (end === pos + 1) return undefined;
+    fraction = text.slice(pos + 1, end);
+    pos = end;
+  }
   let offsetMinutes = 0;
-  if (m[8] === undefined) {
-    const oh = Number(m[10]);
-    const om = Number(m[11]);
-    if (oh > 23 || om > 59) return undefined;
-    offsetMinutes = (m[9] === "-" ? -1 : 1) * (oh * 60 + om);
+  const z = text.charCodeAt(pos);
+  if (z === 0x5a || z === 0x7a) {
+    if (pos + 1 !== n) return undefined;
+  } else if (z === 0x2b || z === 0x2d) {
+    if (pos + 6 !== n || text.charCodeAt(pos + 3) !== 0x3a) return undefined;
+    const oh = digits(text, pos + 1, 2);
+    const om = digits(text, pos + 4, 2);
+    if (oh < 0 || om < 0 || oh > 23 || om > 59) return undefined;
+    offsetMinutes = (z === 0x2d ? -1 : 1) * (oh * 60 + om);
+  } else {
+    return undefined;
   }
-  let utcSeconds = `${m[1]}-${m[2]}-${m[3]}T${m[4]}:${m[5]}:${m[6]}`;
+  let utcSeconds = t === 0x54 ? text.slice(0, 19) : `${text.slice(0, 10)}T${text.slice(11, 19)}`;
   if (offsetMinutes !== 0) {
-    const d = new Date(0);
-    d.setUTCFullYear(year, month - 1, day);
-    d.setUTCHours(hour, minute - offsetMinutes, second, 0);
-    utcSeconds = isoSeconds(d);
+    const local = `${utcSeconds}${text.slice(pos)}`;
+    if (local !== lastLocal) {
+      const d = new Date(0);
+      d.setUTCFullYear(year, month - 1, day);
+      d.setUTCHours(hour, minute - offsetMinutes, second, 0);
+      lastUtc = isoSeconds(d);
+      lastLocal = local;
+    }
+    utcSeconds = lastUtc;
   }
-  return { utcSeconds, fraction: m[7] ?? "", offsetMinutes };
+  return { utcSeconds, fraction, offsetMinutes };
 }
 
 function isoSeconds(d: Date): string {
@@ -66,6 +118,7 @@ function isoSeconds(d: Date): string {
  */
 export function toMicroTime(t: ParsedTime): string | null {
   if (t.utcSeconds === "0001-01-01T00:00:00" && /^0*$/.test(t.fraction)) return null;
+  if (t.fraction.length === 6) return `${t.utcSeconds}.${t.fraction}Z`;
   return `${t.utcSeconds}.${t.fraction.padEnd(6, "0").slice(0, 6)}Z`;
 }
 
