@@ -148,6 +148,28 @@ const cases: Array<[method: string, url: string, e: Expect]> = [
     { verb: "watch", ns: "ns", resource: "pods", name: "foo" },
   ],
   ["GET", "/api/v1/pods?fieldSelector=metadata.name!=foo", { verb: "list", resource: "pods" }],
+  // fields.ParseSelector: terms sorted, empty terms skipped, no trimming, escapes in values.
+  [
+    "GET",
+    "/api/v1/pods?fieldSelector=metadata.name=b,metadata.name=a",
+    { verb: "list", resource: "pods", name: "a" },
+  ],
+  [
+    "GET",
+    "/api/v1/pods?fieldSelector=metadata.name=foo,",
+    { verb: "list", resource: "pods", name: "foo" },
+  ],
+  ["GET", "/api/v1/pods?fieldSelector=%20metadata.name=foo", { verb: "list", resource: "pods" }],
+  [
+    "GET",
+    "/api/v1/pods?fieldSelector=metadata.name=fo%5C,o",
+    { verb: "list", resource: "pods", name: "fo,o" },
+  ],
+  ["GET", "/api/v1/pods?fieldSelector=metadata.name=a=b", { verb: "list", resource: "pods" }],
+  ["GET", "/api/v1/pods?fieldSelector=metadata.name=a%5Cx", { verb: "list", resource: "pods" }],
+  ["GET", "/api/v1/pods?fieldSelector=metadata.name=..", { verb: "list", resource: "pods" }],
+  ["GET", "/api/v1/pods?watch=&limit=5", { verb: "watch", resource: "pods" }],
+  ["GET", "/api/v1/pods?limit=&watch=0", { verb: "list", resource: "pods" }],
   ["GET", "/api/v1/pods?fieldSelector=metadata.name=a%2Fb", { verb: "list", resource: "pods" }],
   [
     "GET",
@@ -212,6 +234,11 @@ describe("attributesFromRequest (§5 RequestInfo)", () => {
     expect("user" in attributesFromRequest({ method: "GET", url: "/api" })).toBe(false);
   });
 
+  it("isLongRunning applies the verb check to non-resource requests too", () => {
+    const a = attributesFromRequest({ method: "GET", url: "/x" });
+    expect(isLongRunning({ ...a, verb: "watch" })).toBe(true);
+  });
+
   it("a bare special verb keeps the attributes known so far (kube returns an error)", () => {
     const a = attributesFromRequest({ method: "GET", url: "/api/v1/watch" });
     expect(a).toMatchObject({ isResourceRequest: true, apiVersion: "v1", resource: "" });
@@ -230,6 +257,7 @@ describe("isLongRunning (kube-apiserver LongRunningFunc)", () => {
     ["GET", "/api/v1/namespaces/d/services/s/proxy/x", true],
     ["GET", "/debug/pprof/profile", true],
     ["GET", "/debug/pprof", false],
+    ["GET", "/apis/apps/v1/namespaces/d/deployments/x/log", true],
     ["GET", "/api/v1/pods", false],
     ["PATCH", "/api/v1/nodes/n/status", false],
     ["GET", "/healthz", false],

@@ -84,66 +84,54 @@ interface FieldTerm {
 }
 
 /**
- * Parses a field selector (apimachinery fields.ParseSelector): terms separated by unescaped `,`,
- * operators `!=`, `==`, `=`, values with `\`-escapes for `\`, `,` and `=`. Returns undefined on a
- * syntax error, which makes kube-apiserver ignore the list options.
+ * Parses a field selector as apimachinery fields.ParseSelector does: terms split at unescaped
+ * `,`, empty terms skipped, terms sorted, each split at the first `!=`, `==` or `=` (no escape
+ * handling on the left), values unescaped (`\\`, `\,`, `\=`; a bare `,` or `=` or an unknown
+ * escape is an error). Returns undefined on a syntax error, which makes kube-apiserver ignore the
+ * list options.
  */
 function parseFieldSelector(selector: string): FieldTerm[] | undefined {
   const terms: FieldTerm[] = [];
-  if (selector.trim() === "") return terms;
+  if (selector === "") return terms;
   const parts: string[] = [];
-  let current = "";
+  let start = 0;
+  let inSlash = false;
   for (let i = 0; i < selector.length; i++) {
-    const c = selector[i]!;
-    if (c === "\\" && i + 1 < selector.length) {
-      current += c + selector[i + 1];
-      i++;
-    } else if (c === ",") {
-      parts.push(current);
-      current = "";
-    } else {
-      current += c;
+    const c = selector[i];
+    if (inSlash) inSlash = false;
+    else if (c === "\\") inSlash = true;
+    else if (c === ",") {
+      parts.push(selector.slice(start, i));
+      start = i + 1;
     }
   }
-  parts.push(current);
+  parts.push(selector.slice(start));
+  parts.sort();
   for (const part of parts) {
+    if (part === "") continue;
     let op: FieldTerm["op"] | undefined;
     let at = -1;
-    for (let i = 0; i < part.length; i++) {
-      const c = part[i];
-      if (c === "\\") {
-        i++;
-        continue;
-      }
-      if (c === "!" && part[i + 1] === "=") {
-        op = "!=";
-        at = i;
-        break;
-      }
-      if (c === "=") {
-        op = part[i + 1] === "=" ? "==" : "=";
-        at = i;
-        break;
-      }
+    for (let i = 0; i < part.length && op === undefined; i++) {
+      if (part.startsWith("!=", i)) op = "!=";
+      else if (part.startsWith("==", i)) op = "==";
+      else if (part[i] === "=") op = "=";
+      if (op !== undefined) at = i;
     }
     if (op === undefined) return undefined;
-    const field = part.slice(0, at).trim();
     const rawValue = part.slice(at + op.length);
     let value = "";
-    for (let i = 0; i < rawValue.length; i++) {
-      const c = rawValue[i]!;
-      if (c === "\\") {
-        const next = rawValue[i + 1];
-        if (next !== "\\" && next !== "," && next !== "=") return undefined;
-        value += next;
-        i++;
-      } else if (c === "=" || c === ",") {
-        return undefined;
-      } else {
+    let slash = false;
+    for (const c of rawValue) {
+      if (slash) {
+        if (c !== "\\" && c !== "," && c !== "=") return undefined;
         value += c;
-      }
+        slash = false;
+      } else if (c === "\\") slash = true;
+      else if (c === "," || c === "=") return undefined;
+      else value += c;
     }
-    terms.push({ field, op, value });
+    if (slash) return undefined;
+    terms.push({ field: part.slice(0, at), op, value });
   }
   return terms;
 }
@@ -260,13 +248,9 @@ const LONG_RUNNING_SUBRESOURCES = new Set(["attach", "exec", "proxy", "log", "po
  * non-resource prefix `/debug/pprof/`). Long-running requests get a ResponseStarted event.
  */
 export function isLongRunning(attrs: RequestAttributes): boolean {
-  if (attrs.isResourceRequest) {
-    return (
-      attrs.verb === "watch" ||
-      attrs.verb === "proxy" ||
-      LONG_RUNNING_SUBRESOURCES.has(attrs.subresource)
-    );
-  }
+  // pkg/server/filters/longrunning.go: the verb check applies to every request.
+  if (attrs.verb === "watch" || attrs.verb === "proxy") return true;
+  if (attrs.isResourceRequest) return LONG_RUNNING_SUBRESOURCES.has(attrs.subresource);
   return attrs.path.startsWith("/debug/pprof/");
 }
 
