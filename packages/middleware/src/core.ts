@@ -15,14 +15,10 @@ import {
   type UserAttributes,
   type UserInfo,
 } from "@kaudit/api";
+import { attributesFromRequest, isLongRunning, stripManagedFields } from "@kaudit/policy";
 import { formatGoDuration } from "./go-duration";
 import { firstHeader, sourceIPs } from "./ip";
 import { defaultClock, formatMicroTimeLocal } from "./micro-time";
-import {
-  attributesFromRequestLocal,
-  isLongRunningLocal,
-  stripManagedFieldsLocal,
-} from "./request-info";
 import { auditUserAgent, goQuote, htmlEscape, requestURIOf } from "./text";
 
 /** Options shared by {@link withAudit}, `auditMiddleware` and `fastifyAudit`. */
@@ -780,8 +776,8 @@ export class AuditCore {
     }
     this.maxBodyBytes = max;
     this.format = formatMicroTimeLocal;
-    this.strip = stripManagedFieldsLocal;
-    this.longRunning = options.longRunningCheck ?? ((_req, attrs) => isLongRunningLocal(attrs));
+    this.strip = stripManagedFields;
+    this.longRunning = options.longRunningCheck ?? ((_req, attrs) => isLongRunning(attrs));
   }
 
   /** True when the error is an unexpected failure (no HTTP status below 500 attached). */
@@ -850,7 +846,7 @@ export class AuditCore {
   private attributes(req: IncomingMessage, user: UserAttributes | undefined): RequestAttributes {
     const resolve = this.options.resolveAttributes;
     if (resolve) return resolve(req, user);
-    return attributesFromRequestLocal({
+    return attributesFromRequest({
       method: req.method ?? "GET",
       url: (req as { originalUrl?: string }).originalUrl ?? req.url ?? "/",
       user,
