@@ -205,6 +205,8 @@ function wrongKind(expected: string, found: string | undefined, file: string, at
   };
 }
 
+const LOOKS_LIKE_POLICY = /^\s*"?kind"?\s*:\s*["']?Policy(?:List)?["']?\s*,?\s*$/m;
+
 const isPolicyKind = (k: string | undefined) => k === "Policy" || k === "PolicyList";
 
 /**
@@ -255,8 +257,15 @@ export async function runValidate(
       } else if (input.format === "document") {
         const text = await readDocument(input);
         const parsed = parseDocumentText(text, file);
-        if ("problem" in parsed) report(parsed.problem);
-        else {
+        if ("problem" in parsed) {
+          // A broken policy still gets kube-apiserver's own decode error (and is counted as one).
+          if (
+            options.kind === "policy" ||
+            (options.kind === "auto" && LOOKS_LIKE_POLICY.test(text))
+          ) {
+            for (const p of checkPolicy(text, file, 0, tally)) report(p);
+          } else report(parsed.problem);
+        } else {
           let locator: ReturnType<typeof createLocator> | undefined;
           const at: At = (path) => {
             locator ??= createLocator(text);
