@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RequestAttributes, UserAttributes, UserInfo } from "@kaudit/api";
-import { addAuditAnnotation, setImpersonatedUser } from "@kaudit/middleware";
+import { addAuditAnnotation, logRequestObject, setImpersonatedUser } from "@kaudit/middleware";
 import { attributesFromRequest } from "@kaudit/policy";
 import { parse as parseYAML } from "yaml";
 import {
@@ -791,7 +791,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
         return;
       }
       case "delete": {
-        const opts = await deleteOptions(req);
+        const opts = await deleteOptions(req, def);
         const pre = (opts.preconditions ?? {}) as { uid?: string; resourceVersion?: string };
         const gone = store.delete(def, ns, name, {
           preconditionUID: pre.uid,
@@ -815,7 +815,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
         return;
       }
       case "deletecollection": {
-        await deleteOptions(req);
+        await deleteOptions(req, def);
         const items = store.list(def, ns, selectorOf(q));
         const deleted = items.map((o) =>
           store.delete(def, o.metadata.namespace, o.metadata.name as string, { dryRun }),
@@ -840,13 +840,23 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
     return buf;
   }
 
-  async function deleteOptions(req: IncomingMessage): Promise<Record<string, unknown>> {
+  /**
+   * Reads DeleteOptions. Like kube's delete handler, the decoded object (with the kind and the
+   * meta group version it was decoded as) is what the audit event records.
+   */
+  async function deleteOptions(req: IncomingMessage, def: ResourceDef): Promise<Record<string, unknown>> {
     const buf = await readBody(req, limit);
     if (buf.length === 0) return {};
     const o = decodeBody(buf, mediaType(req), undefined);
     if (typeof o !== "object" || o === null || Array.isArray(o))
       throw badRequest("DeleteOptions: expected an object");
-    return o as Record<string, unknown>;
+    const decoded = {
+      kind: "DeleteOptions",
+      apiVersion: def.group ? "meta.k8s.io/v1" : "v1",
+      ...(o as Record<string, unknown>),
+    };
+    logRequestObject(req, decoded);
+    return decoded;
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
