@@ -380,9 +380,38 @@ describe("decoding details", () => {
     expect(p.warnings[0]!.message).toContain('"audit.k8s.io/v1alpha1" is deprecated');
   });
 
-  it("YAML scalars become strings where kube expects strings", () => {
-    const p = parsePolicy(`${V1}rules:\n- level: None\n  users: [123, true]\n`);
-    expect(p.rules[0]!.users).toEqual(["123", "true"]);
+  it.each([
+    ["123", "number"],
+    ["true", "bool"],
+    ["no", "bool"],
+    ["on", "bool"],
+    ["0x1f", "number"],
+  ])(
+    "YAML 1.1 scalar %s where a string is expected is a %s type error (YAMLToJSON has no target)",
+    (value, kind) => {
+      const err = parseError(`${V1}rules:\n- level: None\n  namespaces: [a, ${value}]\n`);
+      expect(err.reference).toBe(
+        `failed decoding: json: cannot unmarshal ${kind} into Go struct field PolicyRule.rules.namespaces of type string`,
+      );
+      expect(err.issues[0]).toMatchObject({ path: "rules[0].namespaces[1]", line: 5, column: 19 });
+    },
+  );
+
+  it("YAML timestamps stay text (go-yaml v2)", () => {
+    const p = parsePolicy(`${V1}rules:\n- level: None\n  namespaces: [2001-12-14]\n`);
+    expect(p.rules[0]!.namespaces).toEqual(["2001-12-14"]);
+  });
+
+  it("quoted YAML scalars are strings", () => {
+    const p = parsePolicy(`${V1}rules:\n- level: None\n  namespaces: ["no", '123']\n`);
+    expect(p.rules[0]!.namespaces).toEqual(["no", "123"]);
+  });
+
+  it("apiVersion that is not a string", () => {
+    const err = parseError("apiVersion: 1\nrules:\n- level: None\n");
+    expect(err.reference).toBe(
+      "failed decoding: couldn't get version/kind; json parse error: json: cannot unmarshal number into Go struct field .apiVersion of type string",
+    );
   });
 
   it("reads JSON", () => {

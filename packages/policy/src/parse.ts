@@ -120,10 +120,7 @@ class Decoder {
   readonly typeErrors: Located[] = [];
   readonly positions = new Map<string, number>();
 
-  constructor(
-    private readonly doc: Document,
-    private readonly fromJSON: boolean,
-  ) {}
+  constructor(private readonly doc: Document) {}
 
   private resolve(node: unknown): unknown {
     let n = node;
@@ -171,13 +168,11 @@ class Decoder {
       case "string": {
         if (!isScalar(node)) return this.typeError(node, type, path, goStruct, goField);
         const v = node.value;
+        // kube's serializer converts YAML to JSON without a target type, so YAML 1.1 numbers
+        // and booleans (`123`, `yes`, `no`, `on`) stay numbers and booleans and fail here.
         if (typeof v === "string") return v;
-        // sigs.k8s.io/yaml turns YAML scalars into strings when the Go field is a string.
-        if (
-          !this.fromJSON &&
-          (typeof v === "number" || typeof v === "boolean" || typeof v === "bigint")
-        )
-          return String(v);
+        // go-yaml v2 keeps timestamps as their text when decoding into interface{}.
+        if (v instanceof Date && typeof node.source === "string") return node.source;
         return this.typeError(node, type, path, goStruct, goField);
       }
       case "bool": {
@@ -378,11 +373,6 @@ export function parsePolicy(text: string, options: ParsePolicyOptions = {}): Par
             : isScalar(v) && typeof v.value === "boolean"
               ? "bool"
               : "number";
-        if (!fromJSON && isScalar(v)) {
-          if (field === "apiVersion") apiVersion = String(v.value);
-          else kind = String(v.value);
-          continue;
-        }
         fail([
           {
             path: field,
@@ -462,7 +452,7 @@ export function parsePolicy(text: string, options: ParsePolicyOptions = {}): Par
   }
 
   // Field decoding: Go type errors are fatal, unknown/duplicate fields are warnings.
-  const decoder = new Decoder(doc ?? (undefined as unknown as Document), fromJSON);
+  const decoder = new Decoder(doc ?? (undefined as unknown as Document));
   const decoded = (rootIsNull ? {} : decoder.decode(root, schema(pkg), "", "Policy", "")) as
     | Record<string, unknown>
     | undefined;
