@@ -214,7 +214,14 @@ export function openOutput(
       }
     },
     abort: async () => {
-      stream.destroy();
+      // Wait for the close: a stream destroyed while still opening creates the file afterwards.
+      await new Promise<void>((resolve) => {
+        if (stream.closed) resolve();
+        else {
+          stream.once("close", () => resolve());
+          stream.destroy();
+        }
+      });
       await unlink(tmp).catch(() => {});
     },
   };

@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { createLocator, pathKeys } from "./locate";
+import { renderTable } from "./table";
+import { unknownFields } from "./unknown-fields";
+
+describe("pathKeys", () => {
+  it.each([
+    ["", []],
+    ["items[3].user.groups[0]", ["items", 3, "user", "groups", 0]],
+    ['annotations["a.b/c"]', ["annotations", "a.b/c"]],
+    ["rules[0].resources[1].group", ["rules", 0, "resources", 1, "group"]],
+  ])("%j", (path, keys) => expect(pathKeys(path)).toEqual(keys));
+});
+
+describe("createLocator", () => {
+  const json = '{\n  "items": [\n    {"auditID": "x", "stage": "Done"}\n  ]\n}';
+  it.each([
+    ["items", 2, 3],
+    ["items[0]", 3, 5],
+    ["items[0].stage", 3, 22],
+    ["items[0].user", 3, 5],
+    ["items[7].stage", 2, 3],
+  ])("%s is at %i:%i (a missing field points at its nearest parent)", (path, line, column) => {
+    expect(createLocator(json).locate(path)).toEqual({ line, column });
+  });
+  it("offsets lines for one line of a JSON-lines file", () => {
+    expect(createLocator('{"a":{"b":1}}', 41).locate("a.b")).toEqual({ line: 42, column: 7 });
+  });
+});
+
+describe("unknownFields", () => {
+  const schema = {
+    type: "object",
+    properties: {
+      user: { $ref: "#/$defs/user" },
+      tags: { type: "object", additionalProperties: { type: "string" } },
+      body: {},
+      list: { type: "array", items: { $ref: "#/$defs/user" } },
+    },
+    additionalProperties: false,
+    $defs: { user: { type: "object", properties: { name: {} }, additionalProperties: false } },
+  };
+  it("lists undeclared fields at any depth, but not inside free-form maps and bodies", () => {
+    const v = {
+      user: { name: "a", nick: "b" },
+      tags: { "x.y/z": "1" },
+      body: { anything: 1 },
+      list: [{ name: "c" }, { age: 3 }],
+      timestamp: "t",
+    };
+    expect(unknownFields(v, schema)).toEqual(["user.nick", "list[1].age", "timestamp"]);
+  });
+});
+
+describe("renderTable", () => {
+  it("pads columns and right-aligns numbers", () => {
+    expect(
+      renderTable(
+        ["name", "n"],
+        [
+          ["a", "1"],
+          ["bbb", "22"],
+        ],
+        [false, true],
+      ),
+    ).toBe("name   n\n----  --\na      1\nbbb   22");
+  });
+});

@@ -1,0 +1,60 @@
+import { mkdtemp, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { generateLog } from "./generate-log";
+import { kaudit } from "./helpers";
+
+/** Prints the child's peak RSS (bytes) on stderr as it exits. */
+const RSS_REPORTER = `data:text/javascript,${encodeURIComponent(
+  'import { writeSync } from "node:fs"; process.on("exit", () => writeSync(2, `\\nmaxrss=${process.resourceUsage().maxRSS * 1024}\\n`));',
+)}`;
+
+const SIZE = 300e6;
+/** A run that held the log in memory would need more than the file; we allow a fixed budget. */
+const RSS_BUDGET = 200 * 1024 * 1024;
+
+function maxRss(stderr: string): number {
+  const m = /maxrss=(\d+)/.exec(stderr);
+  if (!m) throw new Error(`no maxrss in stderr: ${stderr.slice(-500)}`);
+  return Number(m[1]);
+}
+
+let dir: string;
+let log: string;
+let events: number;
+
+describe("constant memory on a 300 MB log", () => {
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), "kaudit-mem-"));
+    log = join(dir, "big.jsonl");
+    events = await generateLog(log, SIZE);
+  }, 60_000);
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("analyze streams it", async () => {
+    const r = await kaudit(["analyze", "--json", log], { nodeArgs: ["--import", RSS_REPORTER] });
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as {
+      events: number;
+      latency: { timed: number; annotations: unknown[] };
+    };
+    expect(report.events).toBe(events);
+    expect(report.latency.timed).toBe(events);
+    expect(report.latency.annotations.length).toBe(2);
+    const rss = maxRss(r.stderr);
+    expect(rss).toBeLessThan(RSS_BUDGET);
+  }, 60_000);
+
+  it("convert --to legacy -o streams it", async () => {
+    const out = join(dir, "big.legacy");
+    const r = await kaudit(["convert", "--to", "legacy", log, "-o", out], {
+      nodeArgs: ["--import", RSS_REPORTER],
+    });
+    expect(r.code).toBe(0);
+    expect((await stat(out)).size).toBeGreaterThan(events * 200);
+    expect(maxRss(r.stderr)).toBeLessThan(RSS_BUDGET);
+  }, 60_000);
+});
