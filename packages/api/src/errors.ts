@@ -16,7 +16,11 @@ export class KauditError extends Error {
 
   /** True for any KauditError, from any copy of any kaudit package. */
   static isInstance(error: unknown): error is KauditError {
-    return typeof error === "object" && error !== null && (error as Record<symbol, unknown>)[MARKER] === true;
+    return (
+      typeof error === "object" &&
+      error !== null &&
+      (error as Record<symbol, unknown>)[MARKER] === true
+    );
   }
 }
 

@@ -1,4 +1,36 @@
 export type {
+  PolicyDecision,
+  PolicyEvaluator,
+  RequestAttributes,
+  Sink,
+  UserAttributes,
+} from "./contracts";
+export { DecodeError, decodeEvent, decodeEventList } from "./decode";
+export {
+  attachRawJSON,
+  compactJSON,
+  encodedEventsToList,
+  encodeEvent,
+  encodeEventList,
+  encodeValue,
+  goJSONString,
+  rawJSONOf,
+} from "./encode";
+export { type Issue, KauditError } from "./errors";
+export {
+  API_VERSION,
+  GROUP,
+  HEADER_AUDIT_ID,
+  isLevel,
+  isStage,
+  LEVELS,
+  levelAtLeast,
+  levelLess,
+  levelOrdinal,
+  STAGES,
+} from "./levels";
+export { formatMicroTime, normalizeMicroTime, nowMicroTime, parseMicroTime } from "./micro-time";
+export type {
   AuthenticationMetadata,
   Event,
   EventList,
@@ -21,22 +53,8 @@ export type {
   UserInfo,
 } from "./types";
 export {
-  API_VERSION,
-  GROUP,
-  HEADER_AUDIT_ID,
-  isLevel,
-  isStage,
-  LEVELS,
-  levelAtLeast,
-  levelLess,
-  levelOrdinal,
-  STAGES,
-} from "./levels";
-export { KauditError, type Issue } from "./errors";
-export type {
-  PolicyDecision,
-  PolicyEvaluator,
-  RequestAttributes,
-  Sink,
-  UserAttributes,
-} from "./contracts";
+  isDeprecatedAuditVersion,
+  type UpgradeEventOptions,
+  upgradeEvent,
+  upgradePolicy,
+} from "./upgrade";

@@ -8,7 +8,12 @@ export const API_VERSION = "audit.k8s.io/v1";
 export const HEADER_AUDIT_ID = "Audit-ID";
 
 /** Every level, from least to most recorded. */
-export const LEVELS: readonly Level[] = Object.freeze(["None", "Metadata", "Request", "RequestResponse"]);
+export const LEVELS: readonly Level[] = Object.freeze([
+  "None",
+  "Metadata",
+  "Request",
+  "RequestResponse",
+]);
 
 /** Every stage, in the order a request passes them. */
 export const STAGES: readonly Stage[] = Object.freeze([

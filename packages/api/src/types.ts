@@ -139,7 +139,13 @@ export interface ObjectMeta {
 /**
  * Any JSON value: a request or response body kept as sent (kube's runtime.Unknown).
  */
-export type JSONValue = string | number | boolean | null | JSONValue[] | { [key: string]: JSONValue };
+export type JSONValue =
+  | string
+  | number
+  | boolean
+  | null
+  | JSONValue[]
+  | { [key: string]: JSONValue };
 
 /** An object embedded verbatim as `requestObject` or `responseObject`. */
 export type RawObject = { [key: string]: unknown };

@@ -1,0 +1,309 @@
+import { API_VERSION } from "./levels";
+import { normalizeMicroTime } from "./micro-time";
+import type { Event, ObjectReference, Status, UserInfo } from "./types";
+
+/**
+ * Byte-exact kube-apiserver JSON (Go encoding/json with HTML escaping, apimachinery's encoder):
+ * struct field order, omitempty rules, sorted map keys, `responseStatus.metadata` always `{}`,
+ * MicroTime with six digits. Hand-written because the log sink calls it once per stage per
+ * request: field-by-field concatenation with an escape-free fast path beats JSON.stringify.
+ */
+
+const RAW = Symbol.for("kaudit.rawJSON");
+
+/** An object that remembers the exact JSON text it was decoded from. */
+interface WithRaw {
+  [RAW]?: string;
+}
+
+/**
+ * Marks `obj` as having been decoded from `raw`, so {@link encodeEvent} writes those bytes
+ * (compacted, HTML-escaped) instead of re-serialising the object: this keeps key order (JS puts
+ * integer-like keys first), big integers and number spellings such as `1.0` exactly as sent.
+ * The mark is a non-enumerable symbol, invisible to JSON.stringify and spreads, so a copy or a
+ * changed object is re-serialised from its properties.
+ */
+export function attachRawJSON<T extends object>(obj: T, raw: string): T {
+  Object.defineProperty(obj, RAW, { value: raw, enumerable: false, configurable: true });
+  return obj;
+}
+
+/** The exact JSON text an object was decoded from, if {@link attachRawJSON} marked it. */
+export function rawJSONOf(obj: unknown): string | undefined {
+  return typeof obj === "object" && obj !== null ? (obj as WithRaw)[RAW] : undefined;
+}
+
+// Characters Go escapes in strings with HTML escaping on, plus lone surrogates (invalid UTF-8 → U+FFFD).
+const NEEDS_ESCAPE = /["\\\u0000-\u001f<>&\u2028\u2029\ud800-\udfff]/;
+
+/** A JSON string literal exactly as Go's encoding/json writes it (HTML escaping on). */
+export function goJSONString(s: string): string {
+  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
+  let out = '"';
+  let last = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    let rep: string | undefined;
+    if (c < 0x20) {
+      rep =
+        c === 0x0a
+          ? "\\n"
+          : c === 0x0d
+            ? "\\r"
+            : c === 0x09
+              ? "\\t"
+              : c === 0x08
+                ? "\\b"
+                : c === 0x0c
+                  ? "\\f"
+                  : `\\u00${c.toString(16).padStart(2, "0")}`;
+    } else if (c === 0x22) rep = '\\"';
+    else if (c === 0x5c) rep = "\\\\";
+    else if (c === 0x3c) rep = "\\u003c";
+    else if (c === 0x3e) rep = "\\u003e";
+    else if (c === 0x26) rep = "\\u0026";
+    else if (c === 0x2028) rep = "\\u2028";
+    else if (c === 0x2029) rep = "\\u2029";
+    else if (c >= 0xd800 && c <= 0xdfff) {
+      const next = s.charCodeAt(i + 1);
+      if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
+        i++; // a valid pair is written raw
+        continue;
+      }
+      rep = "\\ufffd";
+    }
+    if (rep !== undefined) {
+      out += s.slice(last, i) + rep;
+      last = i + 1;
+    }
+  }
+  return `${out + s.slice(last)}"`;
+}
+
+/**
+ * Compacts JSON text the way Go's json.Compact does with HTML escaping (what encoding/json does
+ * to a Marshaler's output such as runtime.Unknown): whitespace outside strings removed, `<`, `>`,
+ * `&`, U+2028 and U+2029 escaped, everything else copied byte for byte.
+ */
+export function compactJSON(text: string): string {
+  let out = "";
+  let last = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+      else if (c === 0x3c || c === 0x3e || c === 0x26 || c === 0x2028 || c === 0x2029) {
+        out += `${text.slice(last, i)}\\u${c.toString(16).padStart(4, "0")}`;
+        last = i + 1;
+      }
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
+      out += text.slice(last, i);
+      last = i + 1;
+    }
+  }
+  return out + text.slice(last);
+}
+
+function byteCompare(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a), Buffer.from(b));
+}
+
+// Go sorts map keys by their UTF-8 bytes; UTF-16 order only differs once surrogates are involved.
+function sortedKeys(obj: Record<string, unknown>): string[] {
+  const keys = Object.keys(obj);
+  return keys.some((k) => /[\ud800-\udfff]/.test(k)) ? keys.sort(byteCompare) : keys.sort();
+}
+
+function number(n: number): string {
+  // Go writes floats with the shortest representation like JS, but exponents without padding
+  // and never `Infinity`/`NaN` (which it refuses; we write null rather than invalid JSON).
+  if (!Number.isFinite(n)) return "null";
+  return String(n);
+}
+
+/** Any JSON value in Go's spelling; object keys keep their order (Go's raw bytes keep theirs). */
+export function encodeValue(v: unknown): string {
+  if (v === null || v === undefined) return "null";
+  switch (typeof v) {
+    case "string":
+      return goJSONString(v);
+    case "number":
+      return number(v);
+    case "boolean":
+      return v ? "true" : "false";
+    case "bigint":
+      return v.toString();
+    case "object": {
+      const raw = (v as WithRaw)[RAW];
+      if (raw !== undefined) return compactJSON(raw);
+      if (Array.isArray(v)) {
+        let out = "[";
+        for (let i = 0; i < v.length; i++) out += (i ? "," : "") + encodeValue(v[i]);
+        return `${out}]`;
+      }
+      if (typeof (v as { toJSON?: unknown }).toJSON === "function") {
+        return encodeValue((v as { toJSON(): unknown }).toJSON());
+      }
+      let out = "{";
+      let first = true;
+      for (const k in v) {
+        const x = (v as Record<string, unknown>)[k];
+        if (x === undefined) continue;
+        out += `${first ? "" : ","}${goJSONString(k)}:${encodeValue(x)}`;
+        first = false;
+      }
+      return `${out}}`;
+    }
+    default:
+      return "null";
+  }
+}
+
+function stringList(list: readonly string[]): string {
+  let out = "[";
+  for (let i = 0; i < list.length; i++) out += (i ? "," : "") + goJSONString(list[i]!);
+  return `${out}]`;
+}
+
+function userInfo(u: UserInfo | undefined | null): string {
+  if (!u) return "{}";
+  let out = "";
+  if (u.username) out += `,"username":${goJSONString(u.username)}`;
+  if (u.uid) out += `,"uid":${goJSONString(u.uid)}`;
+  if (u.groups && u.groups.length > 0) out += `,"groups":${stringList(u.groups)}`;
+  if (u.extra) {
+    const keys = sortedKeys(u.extra);
+    if (keys.length > 0) {
+      let ex = "";
+      for (const k of keys) {
+        const vals = u.extra[k];
+        ex += `,${goJSONString(k)}:${vals ? stringList(vals) : "null"}`;
+      }
+      out += `,"extra":{${ex.slice(1)}}`;
+    }
+  }
+  return `{${out.slice(1)}}`;
+}
+
+function str(key: string, v: string | undefined): string {
+  return v ? `,"${key}":${goJSONString(v)}` : "";
+}
+
+function objectRef(r: ObjectReference): string {
+  const out =
+    str("resource", r.resource) +
+    str("namespace", r.namespace) +
+    str("name", r.name) +
+    str("uid", r.uid) +
+    str("apiGroup", r.apiGroup) +
+    str("apiVersion", r.apiVersion) +
+    str("resourceVersion", r.resourceVersion) +
+    str("subresource", r.subresource);
+  return `{${out.slice(1)}}`;
+}
+
+function status(s: Status): string {
+  let out = str("kind", s.kind) + str("apiVersion", s.apiVersion);
+  const m = s.metadata;
+  let meta = "";
+  if (m) {
+    meta =
+      str("selfLink", m.selfLink) +
+      str("resourceVersion", m.resourceVersion) +
+      str("continue", m.continue);
+    if (m.remainingItemCount !== undefined && m.remainingItemCount !== null) {
+      meta += `,"remainingItemCount":${number(m.remainingItemCount)}`;
+    }
+  }
+  out += `,"metadata":{${meta.slice(1)}}`;
+  out += str("status", s.status) + str("message", s.message) + str("reason", s.reason);
+  const d = s.details;
+  if (d) {
+    let det = str("name", d.name) + str("group", d.group) + str("kind", d.kind) + str("uid", d.uid);
+    if (d.causes && d.causes.length > 0) {
+      let causes = "";
+      for (const c of d.causes) {
+        causes += `,{${(str("reason", c.reason) + str("message", c.message) + str("field", c.field)).slice(1)}}`;
+      }
+      det += `,"causes":[${causes.slice(1)}]`;
+    }
+    if (d.retryAfterSeconds) det += `,"retryAfterSeconds":${number(d.retryAfterSeconds)}`;
+    out += `,"details":{${det.slice(1)}}`;
+  }
+  if (s.code) out += `,"code":${number(s.code)}`;
+  return `{${out.slice(1)}}`;
+}
+
+function time(v: string | null | undefined): string {
+  const t = normalizeMicroTime(v);
+  return t === null ? "null" : goJSONString(t);
+}
+
+function eventBody(e: Event): string {
+  let out =
+    `"level":${goJSONString(e.level ?? "")}` +
+    `,"auditID":${goJSONString(e.auditID ?? "")}` +
+    `,"stage":${goJSONString(e.stage ?? "")}` +
+    `,"requestURI":${goJSONString(e.requestURI ?? "")}` +
+    `,"verb":${goJSONString(e.verb ?? "")}` +
+    `,"user":${userInfo(e.user)}`;
+  if (e.impersonatedUser) out += `,"impersonatedUser":${userInfo(e.impersonatedUser)}`;
+  if (e.authenticationMetadata) {
+    out += `,"authenticationMetadata":{${str("impersonationConstraint", e.authenticationMetadata.impersonationConstraint).slice(1)}}`;
+  }
+  if (e.sourceIPs && e.sourceIPs.length > 0) out += `,"sourceIPs":${stringList(e.sourceIPs)}`;
+  if (e.userAgent) out += `,"userAgent":${goJSONString(e.userAgent)}`;
+  if (e.objectRef) out += `,"objectRef":${objectRef(e.objectRef)}`;
+  if (e.responseStatus) out += `,"responseStatus":${status(e.responseStatus)}`;
+  if (e.requestObject !== undefined && e.requestObject !== null)
+    out += `,"requestObject":${encodeValue(e.requestObject)}`;
+  if (e.responseObject !== undefined && e.responseObject !== null)
+    out += `,"responseObject":${encodeValue(e.responseObject)}`;
+  out += `,"requestReceivedTimestamp":${time(e.requestReceivedTimestamp)},"stageTimestamp":${time(e.stageTimestamp)}`;
+  if (e.annotations) {
+    const keys = sortedKeys(e.annotations);
+    if (keys.length > 0) {
+      let an = "";
+      for (const k of keys)
+        an += `,${goJSONString(k)}:${goJSONString(String(e.annotations[k] ?? ""))}`;
+      out += `,"annotations":{${an.slice(1)}}`;
+    }
+  }
+  return out;
+}
+
+/**
+ * One event as kube-apiserver's log backend writes it, without the trailing newline: kind and
+ * apiVersion (`audit.k8s.io/v1`) first, then the fields in Go struct order. Never throws for an
+ * event of the right shape; values of the wrong type are written as Go would write their JSON.
+ */
+export function encodeEvent(event: Event): string {
+  return `{"kind":"Event","apiVersion":"${API_VERSION}",${eventBody(event)}}`;
+}
+
+/**
+ * An EventList as the webhook backend POSTs it, without the trailing newline; items carry no
+ * kind or apiVersion.
+ */
+export function encodeEventList(events: readonly Event[]): string {
+  let items = "";
+  for (let i = 0; i < events.length; i++) items += `${i ? "," : ""}{${eventBody(events[i]!)}}`;
+  return `{"kind":"EventList","apiVersion":"${API_VERSION}","metadata":{},"items":[${items}]}`;
+}
+
+/**
+ * Wraps already-encoded events (each an {@link encodeEvent} line) into an EventList body without
+ * decoding them again: strips each line's kind/apiVersion prefix.
+ */
+export function encodedEventsToList(lines: readonly string[]): string {
+  const prefix = `{"kind":"Event","apiVersion":"${API_VERSION}",`;
+  let items = "";
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    items += (i ? "," : "") + (l.startsWith(prefix) ? `{${l.slice(prefix.length)}` : l);
+  }
+  return `{"kind":"EventList","apiVersion":"${API_VERSION}","metadata":{},"items":[${items}]}`;
+}
