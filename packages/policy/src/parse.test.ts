@@ -427,6 +427,18 @@ describe("decoding details", () => {
     expect(p.omitStages).toEqual(["RequestReceived"]);
   });
 
+  it("refuses an alias bomb instead of expanding it", () => {
+    // 2 000 aliases of a rule with 1 000 users: 2 million values from a 14 KB file
+    // (a real policy has a few hundred).
+    const users = Array(1000).fill("a").join(",");
+    const big = `${V1}r0: &r0 {level: None, users: [${users}]}\nrules: [${Array(2000).fill("*r0").join(",")}]\n`;
+    const err = parseError(big);
+    expect(err.reference).toBe(
+      "the policy expands to more than 100000 values through YAML aliases",
+    );
+    expect(err.issues[0]!.line).toBe(3);
+  });
+
   it("keeps metadata, follows aliases, ignores a trailing empty document", () => {
     const p = parsePolicy(
       `${V1}metadata:\n  name: x\nrules:\n- level: None\n  users: &u [a, b]\n- level: Metadata\n  users: *u\n---\n`,

@@ -120,12 +120,23 @@ class Decoder {
   readonly typeErrors: Located[] = [];
   readonly positions = new Map<string, number>();
 
+  /** Nodes left to decode: YAML aliases can make a small file expand exponentially. */
+  private budget = MAX_DECODED_NODES;
+
   constructor(private readonly doc: Document) {}
 
+  private readonly aliases = new Map<unknown, unknown>();
+
   private resolve(node: unknown): unknown {
-    let n = node;
-    for (let i = 0; i < 100 && isAlias(n); i++) n = n.resolve(this.doc);
-    return n;
+    if (!isAlias(node)) return node;
+    // Alias.resolve searches the whole document; cache it so aliases cost O(1).
+    let target = this.aliases.get(node);
+    if (target === undefined) {
+      target = node;
+      for (let i = 0; i < 100 && isAlias(target); i++) target = target.resolve(this.doc);
+      this.aliases.set(node, target ?? null);
+    }
+    return target;
   }
 
   private jsonKind(node: unknown): string {
@@ -160,6 +171,7 @@ class Decoder {
   decode(raw: unknown, type: GoType, path: string, goStruct: string, goField: string): unknown {
     const node = this.resolve(raw) as Node | null | undefined;
     if (node === null || node === undefined) return undefined;
+    if (--this.budget < 0) throw new AliasBomb(node.range?.[0] ?? 0);
     if (node.range) this.positions.set(path, node.range[0]);
     if (isScalar(node) && node.value === null) return undefined;
     switch (type.t) {
@@ -224,6 +236,15 @@ class Decoder {
         return out;
       }
     }
+  }
+}
+
+/** The most nodes a policy may expand to (aliases included); real policies have a few hundred. */
+const MAX_DECODED_NODES = 100_000;
+
+class AliasBomb extends Error {
+  constructor(readonly offset: number) {
+    super("alias bomb");
   }
 }
 
@@ -453,9 +474,20 @@ export function parsePolicy(text: string, options: ParsePolicyOptions = {}): Par
 
   // Field decoding: Go type errors are fatal, unknown/duplicate fields are warnings.
   const decoder = new Decoder(doc ?? (undefined as unknown as Document));
-  const decoded = (rootIsNull ? {} : decoder.decode(root, schema(pkg), "", "Policy", "")) as
-    | Record<string, unknown>
-    | undefined;
+  let expanded: unknown;
+  try {
+    expanded = rootIsNull ? {} : decoder.decode(root, schema(pkg), "", "Policy", "");
+  } catch (e) {
+    if (!(e instanceof AliasBomb)) throw e;
+    fail([
+      {
+        path: "",
+        message: `the policy expands to more than ${MAX_DECODED_NODES} values through YAML aliases`,
+        offset: e.offset,
+      },
+    ]);
+  }
+  const decoded = expanded as Record<string, unknown> | undefined;
   if (decoder.typeErrors.length > 0) {
     const first = decoder.typeErrors[0]!;
     fail(
