@@ -354,6 +354,19 @@ describe("decoding details", () => {
     expect(p.rules[0]).toEqual({ level: "None", verbs: ["list"] });
   });
 
+  it("keys named after Object.prototype members are unknown fields, nothing more", () => {
+    const p = parsePolicy(
+      `${V1}rules:\n- level: None\n  constructor: x\n  __proto__: {level: Metadata}\n  toString: y\n`,
+    );
+    expect(p.warnings.map((w) => w.path)).toEqual([
+      "rules[0].constructor",
+      "rules[0].__proto__",
+      "rules[0].toString",
+    ]);
+    expect(p.rules[0]).toEqual({ level: "None" });
+    expect(Object.getPrototypeOf(p.rules[0])).toBe(Object.prototype);
+  });
+
   it("field names are case-sensitive: `Level:` alone leaves the level empty", () => {
     const err = parseError(`${V1}rules:\n- Level: None\n`);
     expect(err.reference).toBe("rules[0].level: Required value");

@@ -210,7 +210,7 @@ class Decoder {
           const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode ?? "");
           const keyOffset = keyNode?.range?.[0] ?? node.range?.[0] ?? 0;
           const fieldPath = path === "" ? key : `${path}.${key}`;
-          const fieldType = type.fields[key];
+          const fieldType = Object.hasOwn(type.fields, key) ? type.fields[key] : undefined;
           if (fieldType === undefined) {
             this.warnings.push({
               path: fieldPath,

@@ -79,6 +79,8 @@ const cases: Array<[method: string, url: string, e: Expect]> = [
     { verb: "deletecollection", ns: "default", resource: "pods" },
   ],
   ["OPTIONS", "/api/v1/pods", { verb: "", resource: "pods" }],
+  ["get", "/api/v1/pods", { verb: "", resource: "pods" }],
+  ["constructor", "/api/v1/pods", { verb: "", resource: "pods" }],
   ["GET", "/api/v1/watch/pods", { verb: "watch", resource: "pods" }],
   [
     "GET",

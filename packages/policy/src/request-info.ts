@@ -14,14 +14,14 @@ export interface RequestLike {
 const SPECIAL_VERBS = new Set(["proxy", "watch"]);
 const NAMESPACE_SUBRESOURCES = new Set(["status", "finalize"]);
 
-const METHOD_VERBS: Record<string, string> = {
-  POST: "create",
-  GET: "get",
-  HEAD: "get",
-  PUT: "update",
-  PATCH: "patch",
-  DELETE: "delete",
-};
+const METHOD_VERBS = new Map<string, string>([
+  ["POST", "create"],
+  ["GET", "get"],
+  ["HEAD", "get"],
+  ["PUT", "update"],
+  ["PATCH", "patch"],
+  ["DELETE", "delete"],
+]);
 
 /** Splits a request-target into its decoded path and its raw query (Go's url.URL Path / RawQuery). */
 function splitTarget(url: string): { path: string; query: string } {
@@ -158,7 +158,8 @@ const INT_PARAMS = new Set(["limit", "timeoutSeconds"]);
  */
 export function attributesFromRequest(request: RequestLike): RequestAttributes {
   const { path, query } = splitTarget(request.url);
-  const method = request.method.toUpperCase();
+  // Go compares the method case-sensitively: `get` is not GET.
+  const method = request.method;
   const attrs: RequestAttributes = {
     verb: request.method.toLowerCase(),
     isResourceRequest: false,
@@ -194,7 +195,7 @@ export function attributesFromRequest(request: RequestLike): RequestAttributes {
     attrs.verb = parts[0]!;
     parts = parts.slice(1);
   } else {
-    attrs.verb = METHOD_VERBS[method] ?? "";
+    attrs.verb = METHOD_VERBS.get(method) ?? "";
   }
 
   if (parts[0] === "namespaces") {
