@@ -580,7 +580,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
   }
 
   function podLog(
-    req: IncomingMessage,
+    _req: IncomingMessage,
     res: ServerResponse,
     def: ResourceDef,
     ns: string,
@@ -844,7 +844,10 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
    * Reads DeleteOptions. Like kube's delete handler, the decoded object (with the kind and the
    * meta group version it was decoded as) is what the audit event records.
    */
-  async function deleteOptions(req: IncomingMessage, def: ResourceDef): Promise<Record<string, unknown>> {
+  async function deleteOptions(
+    req: IncomingMessage,
+    def: ResourceDef,
+  ): Promise<Record<string, unknown>> {
     const buf = await readBody(req, limit);
     if (buf.length === 0) return {};
     const o = decodeBody(buf, mediaType(req), undefined);

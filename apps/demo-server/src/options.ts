@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { AuditBackendOptions, AuditMode, BackendChainOptions } from "@kaudit/sinks";
-import { parse as parseYAML, parseDocument } from "yaml";
+import { parseDocument, parse as parseYAML } from "yaml";
 import { DemoConfigError } from "./auth";
 
 type Kind = "string" | "int" | "float" | "bool" | "duration";
@@ -227,8 +227,9 @@ export function parseGoDuration(s: string): number {
   let total = 0;
   re.lastIndex = 0;
   let pos = 0;
-  let m: RegExpExecArray | null;
-  while (pos < rest.length && (m = re.exec(rest)) !== null) {
+  while (pos < rest.length) {
+    const m = re.exec(rest);
+    if (m === null) break;
     total += Number(m[1]) * (unit[m[2] as string] as number);
     pos = re.lastIndex;
   }

@@ -16,7 +16,7 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
-function unescape(seg: string): string {
+function unescapePointer(seg: string): string {
   return seg.replace(/~1/g, "/").replace(/~0/g, "~");
 }
 
@@ -27,7 +27,7 @@ function pointer(path: unknown, i: number): string[] {
       "Invalid",
       `the server rejected our request due to an error in our request: operation ${i}: invalid path ${JSON.stringify(path)}`,
     );
-  return path === "" ? [] : path.slice(1).split("/").map(unescape);
+  return path === "" ? [] : path.slice(1).split("/").map(unescapePointer);
 }
 
 function parentOf(

@@ -85,21 +85,25 @@ export function parseSelector(text: string | null | undefined, what: string): Re
   for (const raw of parts) {
     const p = raw.trim();
     if (!p) continue;
-    let m: RegExpExecArray | null;
-    if ((m = /^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(p))) {
+    const setBased = /^([^\s!=]+)\s+(in|notin)\s+\(([^)]*)\)$/.exec(p);
+    const notEqual = /^([^\s!=]+)\s*!=\s*(\S*)$/.exec(p);
+    const equal = /^([^\s!=]+)\s*==?\s*(\S*)$/.exec(p);
+    const absent = /^!\s*([^\s!=]+)$/.exec(p);
+    const exists = /^([^\s!=(),]+)$/.exec(p);
+    if (setBased) {
       out.push({
-        key: m[1] as string,
-        op: m[2] as "in" | "notin",
-        values: (m[3] as string).split(",").map((v) => v.trim()),
+        key: setBased[1] as string,
+        op: setBased[2] as "in" | "notin",
+        values: (setBased[3] as string).split(",").map((v) => v.trim()),
       });
-    } else if ((m = /^([^\s!=]+)\s*!=\s*(\S*)$/.exec(p))) {
-      out.push({ key: m[1] as string, op: "!=", values: [m[2] as string] });
-    } else if ((m = /^([^\s!=]+)\s*==?\s*(\S*)$/.exec(p))) {
-      out.push({ key: m[1] as string, op: "=", values: [m[2] as string] });
-    } else if ((m = /^!\s*([^\s!=]+)$/.exec(p))) {
-      out.push({ key: m[1] as string, op: "!", values: [] });
-    } else if ((m = /^([^\s!=(),]+)$/.exec(p))) {
-      out.push({ key: m[1] as string, op: "exists", values: [] });
+    } else if (notEqual) {
+      out.push({ key: notEqual[1] as string, op: "!=", values: [notEqual[2] as string] });
+    } else if (equal) {
+      out.push({ key: equal[1] as string, op: "=", values: [equal[2] as string] });
+    } else if (absent) {
+      out.push({ key: absent[1] as string, op: "!", values: [] });
+    } else if (exists) {
+      out.push({ key: exists[1] as string, op: "exists", values: [] });
     } else {
       throw new StatusError(
         400,
@@ -295,7 +299,7 @@ export class Store {
         message: "Invalid value: must be an object of strings",
       });
     else if (labels)
-      for (const [k, v] of Object.entries(labels as Record<string, unknown>)) {
+      for (const [_k, v] of Object.entries(labels as Record<string, unknown>)) {
         if (
           typeof v !== "string" ||
           v.length > 63 ||

@@ -7,7 +7,10 @@ import { call, FIXTURES, requests, type Stack, startStack } from "./helpers";
 describe("bad requests", () => {
   let stack: Stack;
   let events: Event[] = [];
-  const results: Record<string, { status: number; body: Record<string, unknown>; auditID: string }> = {};
+  const results: Record<
+    string,
+    { status: number; body: Record<string, unknown>; auditID: string }
+  > = {};
 
   const cases: {
     name: string;
@@ -27,7 +30,8 @@ describe("bad requests", () => {
       body: '{"apiVersion":"v1","kind":"ConfigMap",',
       status: 400,
       reason: "BadRequest",
-      message: /^the object provided is unrecognized \(must be of type ConfigMap\): couldn't get version\/kind; json parse error: /,
+      message:
+        /^the object provided is unrecognized \(must be of type ConfigMap\): couldn't get version\/kind; json parse error: /,
     },
     {
       name: "unknown kind (no such resource)",
@@ -54,7 +58,8 @@ describe("bad requests", () => {
       body: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"Bad_Name"}}',
       status: 422,
       reason: "Invalid",
-      message: /^ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/,
+      message:
+        /^ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain/,
     },
     {
       name: "already exists",
@@ -134,7 +139,9 @@ describe("bad requests", () => {
   ];
 
   beforeAll(async () => {
-    stack = await startStack({ flags: { "audit-policy-file": join(FIXTURES, "test-policy.yaml") } });
+    stack = await startStack({
+      flags: { "audit-policy-file": join(FIXTURES, "test-policy.yaml") },
+    });
     const seed = await call(stack.server, "POST", "/api/v1/namespaces/default/configmaps", {
       token: stack.adminToken,
       body: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"taken"}}',
@@ -142,9 +149,23 @@ describe("bad requests", () => {
     expect(seed.status).toBe(201);
     for (const c of cases) {
       const token =
-        c.token === "none" ? undefined : c.token === "wrong" ? "not-a-token" : c.token === "developer" ? stack.developerToken : stack.adminToken;
-      const r = await call(stack.server, c.method, c.path, { token, body: c.body, contentType: c.contentType });
-      results[c.name] = { status: r.status, body: JSON.parse(r.body), auditID: String(r.headers["audit-id"]) };
+        c.token === "none"
+          ? undefined
+          : c.token === "wrong"
+            ? "not-a-token"
+            : c.token === "developer"
+              ? stack.developerToken
+              : stack.adminToken;
+      const r = await call(stack.server, c.method, c.path, {
+        token,
+        body: c.body,
+        contentType: c.contentType,
+      });
+      results[c.name] = {
+        status: r.status,
+        body: JSON.parse(r.body),
+        auditID: String(r.headers["audit-id"]),
+      };
     }
     await stack.server.shutdown();
     events = stack.auditLog();
@@ -157,7 +178,13 @@ describe("bad requests", () => {
   it.each(cases)("$name → $status $reason, as a metav1.Status", (c) => {
     const r = results[c.name];
     expect(r?.status).toBe(c.status);
-    expect(r?.body).toMatchObject({ kind: "Status", apiVersion: "v1", status: "Failure", reason: c.reason, code: c.status });
+    expect(r?.body).toMatchObject({
+      kind: "Status",
+      apiVersion: "v1",
+      status: "Failure",
+      reason: c.reason,
+      code: c.status,
+    });
     if (typeof c.message === "string") expect(r?.body.message).toBe(c.message);
     else expect(r?.body.message).toMatch(c.message);
   });

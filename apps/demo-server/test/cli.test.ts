@@ -22,7 +22,10 @@ describe("kaudit-demo CLI (built dist, child process)", () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "kaudit-demo-cli-"));
     writeFileSync(join(dir, "demo.yaml"), "port: 0\naudit-log-maxsize: 10\n");
-    child = spawn(process.execPath, [BIN, "--config", "demo.yaml"], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    child = spawn(process.execPath, [BIN, "--config", "demo.yaml"], {
+      cwd: dir,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     exit = new Promise((r) => child.once("exit", (code) => r(code)));
     child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
     child.stderr?.on("data", (c: Buffer) => (stdout += c.toString()));
@@ -59,7 +62,12 @@ describe("kaudit-demo CLI (built dist, child process)", () => {
   it("SIGTERM lets an in-flight request finish and flushes the audit log before exiting 0", async () => {
     const token = /token: (\S+)/.exec(readFileSync(kubeconfig, "utf8"))?.[1];
     const ca = readFileSync(join(dir, ".kaudit", "apiserver.crt"));
-    const body = JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "late" }, data: { k: "v" } });
+    const body = JSON.stringify({
+      apiVersion: "v1",
+      kind: "ConfigMap",
+      metadata: { name: "late" },
+      data: { k: "v" },
+    });
     const half = Math.floor(body.length / 2);
     const response = new Promise<number>((resolve, reject) => {
       const req = request(
@@ -67,7 +75,11 @@ describe("kaudit-demo CLI (built dist, child process)", () => {
         {
           method: "POST",
           ca,
-          headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) },
+          headers: {
+            Authorization: `Bearer ${token}`,
+            "Content-Type": "application/json",
+            "Content-Length": Buffer.byteLength(body),
+          },
         },
         (res) => {
           res.resume();
@@ -98,6 +110,8 @@ describe("kaudit-demo CLI (built dist, child process)", () => {
       ),
     );
     expect(r.code).toBe(1);
-    expect(r.out).toContain(`kaudit-demo: bad.yaml:2:1: invalid value "lots" for --audit-log-maxsize: expected an integer`);
+    expect(r.out).toContain(
+      `kaudit-demo: bad.yaml:2:1: invalid value "lots" for --audit-log-maxsize: expected an integer`,
+    );
   });
 });

@@ -29,16 +29,27 @@ describe("@kubernetes/client-node against kaudit-demo (default GCE policy)", () 
     const ctl = await watch.watch(
       "/api/v1/namespaces/default/configmaps",
       {},
-      (type: string, obj: { metadata?: { name?: string } }) => seen.push(`${type} ${obj.metadata?.name}`),
+      (type: string, obj: { metadata?: { name?: string } }) =>
+        seen.push(`${type} ${obj.metadata?.name}`),
       () => {},
     );
     await core.createNamespacedConfigMap({
       namespace: "default",
-      body: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "settings" }, data: { a: "1" } },
+      body: {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: { name: "settings" },
+        data: { a: "1" },
+      },
     });
     await core.createNamespacedSecret({
       namespace: "default",
-      body: { apiVersion: "v1", kind: "Secret", metadata: { name: "creds" }, stringData: { password: "hunter2" } },
+      body: {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: { name: "creds" },
+        stringData: { password: "hunter2" },
+      },
     });
     await apps.createNamespacedDeployment({
       namespace: "default",
@@ -49,7 +60,10 @@ describe("@kubernetes/client-node against kaudit-demo (default GCE policy)", () 
         spec: {
           replicas: 2,
           selector: { matchLabels: { app: "web" } },
-          template: { metadata: { labels: { app: "web" } }, spec: { containers: [{ name: "web", image: "nginx" }] } },
+          template: {
+            metadata: { labels: { app: "web" } },
+            spec: { containers: [{ name: "web", image: "nginx" }] },
+          },
         },
       },
     });
@@ -76,11 +90,20 @@ describe("@kubernetes/client-node against kaudit-demo (default GCE policy)", () 
   });
 
   it("the GCE policy omits RequestReceived and logs writes at RequestResponse", () => {
-    const [g] = requests(events, (e) => e.verb === "create" && e.objectRef?.resource === "deployments");
+    const [g] = requests(
+      events,
+      (e) => e.verb === "create" && e.objectRef?.resource === "deployments",
+    );
     expect((g as Event[]).map((e) => e.stage)).toEqual(["ResponseComplete"]);
     const done = last(g as Event[]);
     expect(done.level).toBe("RequestResponse");
-    expect(done.objectRef).toEqual({ resource: "deployments", namespace: "default", name: "web", apiGroup: "apps", apiVersion: "v1" });
+    expect(done.objectRef).toEqual({
+      resource: "deployments",
+      namespace: "default",
+      name: "web",
+      apiGroup: "apps",
+      apiVersion: "v1",
+    });
     expect(done.requestObject).toMatchObject({ kind: "Deployment", spec: { replicas: 2 } });
     expect(done.responseObject).toMatchObject({ kind: "Deployment", status: { readyReplicas: 2 } });
     expect(done.userAgent).toMatch(/node/i);
@@ -88,7 +111,10 @@ describe("@kubernetes/client-node against kaudit-demo (default GCE policy)", () 
 
   it("configmaps and secrets stay at Metadata: no bodies", () => {
     for (const resource of ["configmaps", "secrets"]) {
-      const [g] = requests(events, (e) => e.verb === "create" && e.objectRef?.resource === resource);
+      const [g] = requests(
+        events,
+        (e) => e.verb === "create" && e.objectRef?.resource === resource,
+      );
       const done = last(g as Event[]);
       expect(done.level).toBe("Metadata");
       expect(done.requestObject).toBeUndefined();

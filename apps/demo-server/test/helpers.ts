@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Event } from "@kaudit/api";
-import { type DemoServer, startDemoServer } from "../src/server";
 import { type Receiver, startReceiver } from "../src/receiver";
+import { type DemoServer, startDemoServer } from "../src/server";
 
 export const FIXTURES = fileURLToPath(new URL("./__fixtures__/", import.meta.url));
 
@@ -17,16 +17,18 @@ export interface Stack {
   receiver: Receiver | undefined;
   adminToken: string;
   developerToken: string;
-  kubectl(args: string[], opts?: { token?: string }): Promise<{ code: number; stdout: string; stderr: string }>;
+  kubectl(
+    args: string[],
+    opts?: { token?: string },
+  ): Promise<{ code: number; stdout: string; stderr: string }>;
   auditLog(): Event[];
   webhookEvents(): Event[];
   stop(): Promise<void>;
 }
 
-export async function startStack(opts: {
-  flags?: Record<string, string | number | boolean>;
-  webhook?: boolean;
-} = {}): Promise<Stack> {
+export async function startStack(
+  opts: { flags?: Record<string, string | number | boolean>; webhook?: boolean } = {},
+): Promise<Stack> {
   const dir = mkdtempSync(join(tmpdir(), "kaudit-demo-test-"));
   const receiver = opts.webhook
     ? await startReceiver({ out: join(dir, "webhook.jsonl"), dataDir: join(dir, "receiver") })
@@ -61,7 +63,10 @@ export async function startStack(opts: {
         execFile(
           "kubectl",
           ["--cache-dir", join(dir, "kube-cache"), ...extra, ...args],
-          { env: { ...process.env, KUBECONFIG: server.files.kubeconfigFile, HOME: dir }, timeout: 20_000 },
+          {
+            env: { ...process.env, KUBECONFIG: server.files.kubeconfigFile, HOME: dir },
+            timeout: 20_000,
+          },
           (err, stdout, stderr) => {
             const code = err ? ((err as { code?: number }).code ?? 1) : 0;
             resolve({ code: typeof code === "number" ? code : 1, stdout, stderr });
@@ -109,7 +114,12 @@ export function call(
   server: DemoServer,
   method: string,
   path: string,
-  opts: { token?: string; body?: string | Buffer; contentType?: string; headers?: Record<string, string> } = {},
+  opts: {
+    token?: string;
+    body?: string | Buffer;
+    contentType?: string;
+    headers?: Record<string, string>;
+  } = {},
 ): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
   const ca = readFileSync(server.files.certFile);
   return new Promise((resolve, reject) => {
@@ -120,7 +130,9 @@ export function call(
         ca,
         headers: {
           ...(opts.token ? { Authorization: `Bearer ${opts.token}` } : {}),
-          ...(opts.body !== undefined ? { "Content-Type": opts.contentType ?? "application/json" } : {}),
+          ...(opts.body !== undefined
+            ? { "Content-Type": opts.contentType ?? "application/json" }
+            : {}),
           ...opts.headers,
         },
       },
@@ -128,7 +140,11 @@ export function call(
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString("utf8") }),
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString("utf8"),
+          }),
         );
       },
     );

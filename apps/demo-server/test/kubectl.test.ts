@@ -46,7 +46,17 @@ describe("kubectl against kaudit-demo (test policy, log + webhook)", () => {
     await sleep(800);
     out.watch = await watch.stop();
     await run("as", ["--as=jane", "get", "pods"]);
-    expect((await run("asMaster", ["--as=jane", "--as-group=system:masters", "get", "configmap", "demo"])).code).toBe(0);
+    expect(
+      (
+        await run("asMaster", [
+          "--as=jane",
+          "--as-group=system:masters",
+          "get",
+          "configmap",
+          "demo",
+        ])
+      ).code,
+    ).toBe(0);
     await run("devImpersonate", ["--as=jane", "get", "pods"], { token: stack.developerToken });
     await run("devDelete", ["delete", "configmap", "demo"], { token: stack.developerToken });
     expect((await run("delete", ["delete", "pod", "web"])).code).toBe(0);
@@ -64,7 +74,9 @@ describe("kubectl against kaudit-demo (test policy, log + webhook)", () => {
   it("kubectl printed what kube-apiserver would make it print", () => {
     expect(out.create).toContain("configmap/demo created");
     expect(out.create).toContain("pod/web created");
-    expect(out.get).toMatch(/NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\nweb\s+1\/1\s+Running\s+0\s+\d+s/);
+    expect(out.get).toMatch(
+      /NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\nweb\s+1\/1\s+Running\s+0\s+\d+s/,
+    );
     expect(out.yaml).toMatch(/^apiVersion: v1\nkind: Pod\n/);
     expect(out.yaml).toContain("  name: web\n");
     expect(out.label).toContain("pod/web labeled");
@@ -84,25 +96,46 @@ describe("kubectl against kaudit-demo (test policy, log + webhook)", () => {
   });
 
   it("create -f: RequestReceived + ResponseComplete, objectRef with name, bodies at RequestResponse", () => {
-    const [cm] = requests(events, (e) => e.verb === "create" && e.objectRef?.resource === "configmaps");
+    const [cm] = requests(
+      events,
+      (e) => e.verb === "create" && e.objectRef?.resource === "configmaps",
+    );
     expect(cm).toBeDefined();
     const g = cm as Event[];
     expect(stages(g)).toEqual(["RequestReceived", "ResponseComplete"]);
     const done = last(g);
     expect(done.level).toBe("RequestResponse");
     expect(done.user).toEqual(ADMIN);
-    expect(done.objectRef).toMatchObject({ resource: "configmaps", namespace: "default", name: "demo", apiVersion: "v1" });
+    expect(done.objectRef).toMatchObject({
+      resource: "configmaps",
+      namespace: "default",
+      name: "demo",
+      apiVersion: "v1",
+    });
     expect(done.responseStatus).toEqual({ metadata: {}, code: 201 });
     expect(done.requestObject).toMatchObject({ kind: "ConfigMap", data: { greeting: "hello" } });
-    expect(done.responseObject).toMatchObject({ kind: "ConfigMap", metadata: { name: "demo", namespace: "default" } });
-    expect((done.responseObject as { metadata: { uid?: string } }).metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
-    expect(done.annotations).toEqual({ "authorization.k8s.io/decision": "allow", "authorization.k8s.io/reason": "" });
+    expect(done.responseObject).toMatchObject({
+      kind: "ConfigMap",
+      metadata: { name: "demo", namespace: "default" },
+    });
+    expect((done.responseObject as { metadata: { uid?: string } }).metadata.uid).toMatch(
+      /^[0-9a-f-]{36}$/,
+    );
+    expect(done.annotations).toEqual({
+      "authorization.k8s.io/decision": "allow",
+      "authorization.k8s.io/reason": "",
+    });
     expect(g[0]?.stageTimestamp).toBe(g[0]?.requestReceivedTimestamp);
-    expect(done.requestURI).toMatch(/^\/api\/v1\/namespaces\/default\/configmaps\?fieldManager=kubectl-create/);
+    expect(done.requestURI).toMatch(
+      /^\/api\/v1\/namespaces\/default\/configmaps\?fieldManager=kubectl-create/,
+    );
   });
 
   it("get / get -o yaml: Request level, no bodies", () => {
-    const lists = requests(events, (e) => e.verb === "list" && e.objectRef?.resource === "pods" && !e.impersonatedUser);
+    const lists = requests(
+      events,
+      (e) => e.verb === "list" && e.objectRef?.resource === "pods" && !e.impersonatedUser,
+    );
     expect(lists.length).toBeGreaterThanOrEqual(1);
     const l = last(lists[0] as Event[]);
     expect(l.level).toBe("Request");
@@ -110,7 +143,12 @@ describe("kubectl against kaudit-demo (test policy, log + webhook)", () => {
     expect(l.responseStatus?.code).toBe(200);
     const [get] = requests(events, (e) => e.verb === "get" && e.objectRef?.name === "web");
     expect(stages(get as Event[])).toEqual(["RequestReceived", "ResponseComplete"]);
-    expect(last(get as Event[]).objectRef).toEqual({ resource: "pods", namespace: "default", name: "web", apiVersion: "v1" });
+    expect(last(get as Event[]).objectRef).toEqual({
+      resource: "pods",
+      namespace: "default",
+      name: "web",
+      apiVersion: "v1",
+    });
   });
 
   it("label: a patch with the merge patch as requestObject and the labelled pod as responseObject", () => {
@@ -118,7 +156,9 @@ describe("kubectl against kaudit-demo (test policy, log + webhook)", () => {
     const done = last(p as Event[]);
     expect(stages(p as Event[])).toEqual(["RequestReceived", "ResponseComplete"]);
     expect(done.requestObject).toEqual({ metadata: { labels: { tier: "frontend" } } });
-    expect(done.responseObject).toMatchObject({ metadata: { labels: { app: "web", tier: "frontend" } } });
+    expect(done.responseObject).toMatchObject({
+      metadata: { labels: { app: "web", tier: "frontend" } },
+    });
     expect(done.responseStatus?.code).toBe(200);
   });
 
@@ -133,19 +173,32 @@ describe("kubectl against kaudit-demo (test policy, log + webhook)", () => {
   });
 
   it("--as: impersonatedUser on every stage after RequestReceived, 403 with the forbid annotation", () => {
-    const [as] = requests(events, (e) => e.impersonatedUser?.username === "jane" && e.verb === "list");
+    const [as] = requests(
+      events,
+      (e) => e.impersonatedUser?.username === "jane" && e.verb === "list",
+    );
     const g = as as Event[];
     expect(g[0]?.impersonatedUser).toBeUndefined();
     const done = last(g);
     expect(done.user).toEqual(ADMIN);
     expect(done.impersonatedUser).toEqual({ username: "jane", groups: ["system:authenticated"] });
-    expect(done.responseStatus).toMatchObject({ status: "Failure", reason: "Forbidden", code: 403 });
+    expect(done.responseStatus).toMatchObject({
+      status: "Failure",
+      reason: "Forbidden",
+      code: 403,
+    });
     expect(done.annotations).toEqual({
       "authorization.k8s.io/decision": "forbid",
       "authorization.k8s.io/reason": "No policy matched.",
     });
-    const [ok] = requests(events, (e) => e.impersonatedUser?.groups?.includes("system:masters") === true);
-    expect(last(ok as Event[]).impersonatedUser).toEqual({ username: "jane", groups: ["system:masters", "system:authenticated"] });
+    const [ok] = requests(
+      events,
+      (e) => e.impersonatedUser?.groups?.includes("system:masters") === true,
+    );
+    expect(last(ok as Event[]).impersonatedUser).toEqual({
+      username: "jane",
+      groups: ["system:masters", "system:authenticated"],
+    });
     expect(last(ok as Event[]).responseStatus?.code).toBe(200);
   });
 
@@ -170,11 +223,17 @@ describe("kubectl against kaudit-demo (test policy, log + webhook)", () => {
     const done = last(g as Event[]);
     expect(done.responseStatus?.code).toBe(200);
     expect(done.responseObject).toMatchObject({ kind: "Pod", metadata: { name: "web" } });
-    expect(done.requestObject).toEqual({ kind: "DeleteOptions", apiVersion: "v1", propagationPolicy: "Background" });
+    expect(done.requestObject).toEqual({
+      kind: "DeleteOptions",
+      apiVersion: "v1",
+      propagationPolicy: "Background",
+    });
   });
 
   it("discovery and openapi requests are dropped by the policy (level None)", () => {
-    expect(events.some((e) => e.requestURI.startsWith("/openapi") || e.requestURI.startsWith("/api?"))).toBe(false);
+    expect(
+      events.some((e) => e.requestURI.startsWith("/openapi") || e.requestURI.startsWith("/api?")),
+    ).toBe(false);
   });
 
   it("the webhook receiver got exactly the events of the log", async () => {
@@ -183,7 +242,10 @@ describe("kubectl against kaudit-demo (test policy, log + webhook)", () => {
     expect(webhook.map(key).sort()).toEqual(events.map(key).sort());
     const byKey = new Map(webhook.map((e) => [key(e), e]));
     // log lines carry kind/apiVersion; EventList items do not (as in kube)
-    for (const { kind, apiVersion, ...e } of events as (Event & { kind?: string; apiVersion?: string })[]) {
+    for (const { kind, apiVersion, ...e } of events as (Event & {
+      kind?: string;
+      apiVersion?: string;
+    })[]) {
       expect([kind, apiVersion]).toEqual(["Event", "audit.k8s.io/v1"]);
       expect(byKey.get(key(e as Event))).toEqual(e);
     }
