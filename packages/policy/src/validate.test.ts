@@ -187,6 +187,18 @@ describe("validatePolicy (§3)", () => {
     expect(validatePolicy(policy).map((i) => i.message)).toEqual(messages);
   });
 
+  it("copes with wrongly typed values from JavaScript callers", () => {
+    const policy = {
+      rules: [{ level: 5, resources: [{ group: ["A"] }], nonResourceURLs: [3] }],
+    } as unknown as Policy;
+    expect(validatePolicy(policy).map((i) => i.path)).toEqual([
+      "rules[0].level",
+      "rules[0].nonResourceURLs[0]",
+      "rules[0].resources.group",
+      "rules[0].nonResourceURLs",
+    ]);
+  });
+
   it("each issue's path is the message's prefix", () => {
     for (const [, policy] of cases) {
       for (const issue of validatePolicy(policy))

@@ -44,7 +44,7 @@ function list(v: unknown): string[] {
 }
 
 function validateRule(rule: PolicyRule, path: string, out: LocatedIssue[]): void {
-  const level = (rule?.level ?? "") as string;
+  const level = String(rule?.level ?? "");
   if (level === "") {
     out.push({ path: `${path}.level`, message: `${path}.level: Required value`, locatePath: path });
   } else if (!LEVELS.includes(level)) {
@@ -75,7 +75,7 @@ function validateRule(rule: PolicyRule, path: string, out: LocatedIssue[]): void
 
   const resources = Array.isArray(rule?.resources) ? rule.resources : [];
   resources.forEach((gr, j) => {
-    const group = gr?.group ?? "";
+    const group = String(gr?.group ?? "");
     if (group !== "" && group !== "*") {
       const msgs = dns1123SubdomainErrors(group);
       if (msgs.length > 0) {
