@@ -495,6 +495,12 @@ describe("loadPolicyFile", () => {
     );
   });
 
+  it("a directory", async () => {
+    await expect(loadPolicyFile(dir)).rejects.toThrow(
+      `failed to read file path ${JSON.stringify(dir)}: read ${dir}: is a directory`,
+    );
+  });
+
   it("an empty path", async () => {
     await expect(loadPolicyFile("")).rejects.toThrow("file path not specified");
   });

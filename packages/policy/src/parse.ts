@@ -581,7 +581,9 @@ export async function loadPolicyFile(
   } catch (e) {
     if (e instanceof PolicyError) throw e;
     const err = e as NodeJS.ErrnoException;
-    const os = `open ${path}: ${goErrno(err)}`;
+    // Go: os.ReadFile opens a directory fine and fails on the read.
+    const op = err.code === "EISDIR" ? "read" : "open";
+    const os = `${op} ${path}: ${goErrno(err)}`;
     const message = `failed to read file path ${JSON.stringify(path)}: ${os}`;
     throw new PolicyError(message, {
       issues: [{ path: "", message }],
