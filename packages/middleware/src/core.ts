@@ -402,6 +402,7 @@ export class AuditContext {
     if (req.readableLength > 0 || req.complete) tap.missed = true;
     this.reqTap = tap;
     const origPush = req.push;
+    this.origPush = origPush;
     req.push = function auditPush(
       this: IncomingMessage,
       chunk: unknown,
@@ -413,10 +414,20 @@ export class AuditContext {
     };
   }
 
+  private origPush: IncomingMessage["push"] | undefined;
+
+  /** Puts the parser's `push` back (assigned, not deleted: deleting would slow the object down). */
+  private restorePush(): void {
+    if (this.origPush) {
+      this.req.push = this.origPush;
+      this.origPush = undefined;
+    }
+  }
+
   dropRequestTap(): void {
     if (this.reqTap) {
       this.reqTap = undefined;
-      delete (this.req as { push?: unknown }).push;
+      this.restorePush();
     }
   }
 
@@ -455,7 +466,7 @@ export class AuditContext {
     const rt = this.reqTap;
     if (rt && !this.explicitRequest && (rt.complete || rt.overflow || final)) {
       this.reqTap = undefined;
-      delete (this.req as { push?: unknown }).push;
+      this.restorePush();
       const wantObject = levelAtLeast(event.level, "Request");
       const ct = this.req.headers["content-type"];
       let reason: string | undefined;
@@ -677,7 +688,7 @@ export class AuditContext {
   private release(): void {
     this.reqTap = undefined;
     this.resTap = undefined;
-    if (Object.hasOwn(this.req, "push")) delete (this.req as { push?: unknown }).push;
+    this.restorePush();
   }
 }
 
