@@ -10,15 +10,15 @@ import {
 } from "./encode";
 import type { Event } from "./types";
 
-const fixture = (name: string) => new URL(`./__fixtures__/${name}`, import.meta.url);
+const fixture = (name: string) => new URL(`./__fixtures__/events/${name}`, import.meta.url);
 const lines = (name: string) => fs.readFileSync(fixture(name), "utf8").split("\n").filter(Boolean);
 
 // Lines written by kube-apiserver's v1 log backend (rbac-tool captures, Falco's v1 secret events).
 const KUBE_WRITTEN = [
   "rbac-tool-auditgen-01.v1.jsonl",
   "rbac-tool-auditgen-02.v1.jsonl",
-  "create_secret.json",
-  "delete_secret.json",
+  "falco-trace-files/create_secret.json",
+  "falco-trace-files/delete_secret.json",
 ];
 
 describe("encodeEvent round trip on kube-apiserver-written corpus lines", () => {

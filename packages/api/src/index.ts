@@ -58,3 +58,12 @@ export {
   upgradeEvent,
   upgradePolicy,
 } from "./upgrade";
+export {
+  pointerToPath,
+  type SchemaName,
+  schemas,
+  type ValidationResult,
+  validateEvent,
+  validateEventList,
+  validatePolicySchema,
+} from "./validate";

@@ -5,7 +5,7 @@ import { encodeEvent } from "./encode";
 import { upgradeEvent, upgradePolicy } from "./upgrade";
 
 const read = (name: string) =>
-  fs.readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), "utf8");
+  fs.readFileSync(new URL(`./__fixtures__/events/${name}`, import.meta.url), "utf8");
 
 describe("upgradeEvent (§1.6)", () => {
   it("splits a v1alpha1 objectRef.apiVersion at the last slash and takes the timestamps", () => {
