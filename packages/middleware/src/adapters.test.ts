@@ -50,6 +50,10 @@ async function expressApp(sink: MemorySink): Promise<number> {
     throw Object.assign(new Error("I'm a teapot"), { status: 418 });
   });
   app.get("/hang", () => {});
+  app.get("/api/v1/watch/pods", () => {});
+  app.get("/api/v1/namespaces/d/pods/p/exec", () => {
+    throw new Error("exec failed");
+  });
   app.get("/none", (req, res) => {
     res.send(`id=${getAuditID(req)}`);
   });
@@ -98,6 +102,16 @@ async function fastifyApp(sink: MemorySink): Promise<number> {
     throw Object.assign(new Error("I'm a teapot"), { statusCode: 418 });
   });
   app.get("/hang", (_req, _reply) => {});
+  app.get("/api/v1/watch/pods", (_req, _reply) => {});
+  app.get("/api/v1/namespaces/d/pods/p/exec", async () => {
+    throw new Error("exec failed");
+  });
+  app.get("/api/v1/namespaces/d/pods/q/log", async (_req, reply) => {
+    reply.raw.writeHead(200);
+    reply.raw.write("line\n");
+    await sleep(5);
+    throw new Error("log stream broke");
+  });
   app.get("/none", async (req) => `id=${getAuditID(req)}`);
   app.post("/body/api/v1/namespaces/d/pods", async (req, reply) => {
     reply.code(201);
@@ -135,6 +149,12 @@ for (const [name, make] of [
         codes: [undefined, 500],
         message: "APIServer panic'd: kaboom",
       },
+      {
+        path: "/api/v1/namespaces/d/pods/p/exec",
+        stages: ["RequestReceived", "Panic"],
+        codes: [undefined, 500],
+        message: "APIServer panic'd: exec failed",
+      },
       { path: "/teapot", stages: ["RequestReceived", "ResponseComplete"], codes: [undefined, 418] },
       { path: "/nope", stages: ["RequestReceived", "ResponseComplete"], codes: [undefined, 404] },
     ];
@@ -166,6 +186,21 @@ for (const [name, make] of [
         name: "p",
         apiVersion: "v1",
       });
+    });
+
+    it("long-running, client goes away before anything was written ⇒ ResponseStarted synthesized", async () => {
+      const sink = new MemorySink();
+      const port = await make(sink);
+      const sock = await openRaw(port, "GET /api/v1/watch/pods HTTP/1.1\r\nHost: x\r\n\r\n");
+      const rr = await sink.waitFor((e) => e.stage === "RequestReceived");
+      sock.destroy();
+      const evs = await sink.final(rr.auditID);
+      expect(evs.map((e) => [e.stage, e.responseStatus?.code])).toEqual([
+        ["RequestReceived", undefined],
+        ["ResponseStarted", 200],
+        ["ResponseComplete", 200],
+      ]);
+      expect(evs[2]?.responseStatus?.message).toBe("Connection closed early");
     });
 
     it("client goes away before anything was written ⇒ Connection closed early", async () => {
@@ -247,6 +282,25 @@ describe("Express: a long-running route that writes then fails", () => {
       ["Panic", 500],
     ]);
     expect(evs[2]?.responseStatus?.message).toBe("APIServer panic'd: log stream broke");
+  });
+});
+
+describe("Fastify: a long-running route that writes then fails", () => {
+  it("ResponseStarted with the code written, then Panic", async () => {
+    const sink = new MemorySink();
+    const port = await fastifyApp(sink);
+    const sock = await openRaw(
+      port,
+      "GET /api/v1/namespaces/d/pods/q/log HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    const rr = await sink.waitFor((e) => e.stage === "RequestReceived");
+    const evs = await sink.final(rr.auditID);
+    sock.destroy();
+    expect(evs.map((e) => [e.stage, e.responseStatus?.code])).toEqual([
+      ["RequestReceived", undefined],
+      ["ResponseStarted", 200],
+      ["Panic", 500],
+    ]);
   });
 });
 
