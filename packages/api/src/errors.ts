@@ -5,13 +5,14 @@ const MARKER = Symbol.for("kaudit.error");
  * than `instanceof`, which fails when two copies of a package are installed.
  */
 export class KauditError extends Error {
-  private readonly [MARKER] = true;
   /** A stable machine-readable name, e.g. `PolicyError`. */
   override readonly name: string;
 
   constructor(message: string, options?: { name?: string; cause?: unknown }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = options?.name ?? "KauditError";
+    // A registered symbol, not instanceof, so copies of the package recognise each other's errors.
+    Object.defineProperty(this, MARKER, { value: true });
   }
 
   /** True for any KauditError, from any copy of any kaudit package. */
