@@ -1,4 +1,4 @@
-import type { Policy, PolicyRule } from "@kaudit/api";
+import type { Policy, PolicyRule, Stage } from "@kaudit/api";
 import { describe, expect, it } from "vitest";
 import { dns1123SubdomainErrors, validatePolicy } from "./validate";
 
@@ -221,5 +221,65 @@ describe("dns1123SubdomainErrors", () => {
     ["a".repeat(254), 1],
   ] as const)("%s ⇒ %i messages", (value, n) => {
     expect(dns1123SubdomainErrors(value)).toHaveLength(n);
+  });
+});
+
+// The cases of kubernetes/apiserver pkg/apis/audit/validation/validation_test.go, as data.
+describe("validation_test.go TestValidatePolicy", () => {
+  const validRules: PolicyRule[] = [
+    { level: "Metadata" },
+    { level: "None", userGroups: ["system:serviceaccounts", "system:nodes"] },
+    {
+      level: "RequestResponse",
+      verbs: ["get"],
+      resources: [{ group: "rbac.authorization.k8s.io", resources: ["roles", "rolebindings"] }],
+      namespaces: ["kube-system"],
+    },
+    {
+      level: "Metadata",
+      userGroups: ["developers"],
+      nonResourceURLs: ["/logs*", "/healthz*", "/metrics", "*"],
+    },
+    { level: "Metadata", omitStages: ["RequestReceived"] },
+  ];
+  const valid: Policy[] = [
+    ...validRules.map((r) => ({ rules: [r] })),
+    { rules: [] },
+    { omitStages: ["RequestReceived"], rules: [] },
+    { rules: validRules },
+  ];
+  const invalidRules = [
+    {},
+    { verbs: ["get"], resources: [{ resources: ["secrets"] }], namespaces: ["kube-system"] },
+    { level: "FooBar" },
+    { level: "Metadata", namespaces: ["default"], nonResourceURLs: ["/logs*"] },
+    { level: "Metadata", resources: [{ resources: ["secrets"] }], nonResourceURLs: ["/logs*"] },
+    {
+      level: "Metadata",
+      resources: [{ group: "rbac.authorization.k8s.io/v1beta1", resources: ["roles"] }],
+    },
+    { level: "Metadata", nonResourceURLs: ["logs", "/healthz*"] },
+    { level: "Metadata", nonResourceURLs: ["", "/healthz*"] },
+    { level: "Metadata", nonResourceURLs: ["/logs/*/*", "/metrics"] },
+    { level: "Metadata", nonResourceURLs: ["/logs/*.log", "/metrics"] },
+    {
+      level: "Metadata",
+      verbs: ["get"],
+      resources: [{ resourceNames: ["leader"] }],
+      namespaces: ["kube-system"],
+    },
+    { level: "Metadata", omitStages: ["foo"] },
+  ] as unknown as PolicyRule[];
+  const invalid: Policy[] = [
+    ...invalidRules.map((r) => ({ rules: [r] })),
+    { rules: [...validRules, {} as PolicyRule] },
+    { omitStages: ["foo" as Stage], rules: [{ level: "Metadata" }] },
+  ];
+
+  it.each(valid.map((p, i) => [i, p] as const))("valid case %i", (_i, policy) => {
+    expect(validatePolicy(policy)).toEqual([]);
+  });
+  it.each(invalid.map((p, i) => [i, p] as const))("invalid case %i", (_i, policy) => {
+    expect(validatePolicy(policy).length).toBeGreaterThan(0);
   });
 });
