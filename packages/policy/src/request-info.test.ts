@@ -172,6 +172,56 @@ const cases: Array<[method: string, url: string, e: Expect]> = [
   ["GET", "/api/v1/pods?fieldSelector=metadata.name=..", { verb: "list", resource: "pods" }],
   ["GET", "/api/v1/pods?watch=&limit=5", { verb: "watch", resource: "pods" }],
   ["GET", "/api/v1/pods?limit=&watch=0", { verb: "list", resource: "pods" }],
+  // From requestinfo_test.go (selector cases).
+  [
+    "GET",
+    "/apis/group/version/resource?watch=true&fieldSelector=metadata.name=name1",
+    { verb: "watch", group: "group", version: "version", resource: "resource", name: "name1" },
+  ],
+  [
+    "GET",
+    "/apis/group/version/resource?fieldSelector=foo=bar&labelSelector=baz=qux",
+    { verb: "list", group: "group", version: "version", resource: "resource" },
+  ],
+  [
+    "GET",
+    "/apis/group/version/resource?fieldSelector=metadata.name=name1,foo&watch=true",
+    { verb: "watch", group: "group", version: "version", resource: "resource" },
+  ],
+  [
+    "GET",
+    "/apis/group/version/resource?fieldSelector=metadata.name=name1,foo&watch=false",
+    { verb: "list", group: "group", version: "version", resource: "resource" },
+  ],
+  [
+    "GET",
+    "/apis/group/version/resource?fieldSelector=metadata.name=foo&fieldSelector=metadata.name=bar",
+    { verb: "list", group: "group", version: "version", resource: "resource", name: "foo" },
+  ],
+  [
+    "GET",
+    "/apis/group/version/watch/resource?fieldSelector=metadata.name=foo",
+    { verb: "watch", group: "group", version: "version", resource: "resource" },
+  ],
+  [
+    "GET",
+    "/apis/group/version/watch/resource/name?fieldSelector=metadata.name=foo",
+    { verb: "watch", group: "group", version: "version", resource: "resource", name: "name" },
+  ],
+  [
+    "GET",
+    "/api/v1/proxy/namespaces/other/pods/foo/subpath/not/a/subresource",
+    { verb: "proxy", ns: "other", resource: "pods", name: "foo" },
+  ],
+  [
+    "DELETE",
+    "/apis/extensions/v1/namespaces/other/pods",
+    { verb: "deletecollection", group: "extensions", ns: "other", resource: "pods" },
+  ],
+  ["DELETE", "/api/v1/namespaces", { verb: "deletecollection", resource: "namespaces" }],
+  ["GET", "/apis/extensions/v1beta1", { verb: "get", res: false }],
+  ["GET", "/apis/extensions/v1beta1/", { verb: "get", res: false }],
+  ["GET", "", { verb: "get", res: false, path: "" }],
   ["GET", "/api/v1/pods?fieldSelector=metadata.name=a%2Fb", { verb: "list", resource: "pods" }],
   [
     "GET",
