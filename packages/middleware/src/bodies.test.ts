@@ -10,7 +10,7 @@ import {
   logResponseObject,
   withAudit,
 } from "./index";
-import { fixedPolicy, listen, MemorySink, request, sleep } from "./test-helpers";
+import { fixedPolicy, listen, MemorySink, openRaw, request, sleep } from "./test-helpers";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
 const closers: (() => Promise<void>)[] = [];
@@ -272,6 +272,28 @@ describe("bodies by level (§6.3)", () => {
     ]);
     expect(rc.responseObject).toBeUndefined();
     expect(rc.annotations).toBeUndefined();
+  });
+
+  it("a body the handler never read is left out with a reason", async () => {
+    const sink = new MemorySink();
+    const srv = await listen(
+      withAudit((_q, res) => res.end("early"), { sink, policy: fixedPolicy("Request") }),
+    );
+    closers.push(srv.close);
+    const body = '{"kind":"Pod"}';
+    const sock = await openRaw(
+      srv.port,
+      `POST /api/v1/namespaces/d/pods HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
+    const rr = await sink.waitFor((e) => e.stage === "RequestReceived");
+    await sleep(20);
+    sock.end(body);
+    const evs = await sink.final(rr.auditID);
+    sock.destroy();
+    expect(evs[1]?.requestObject).toBeUndefined();
+    expect(evs[1]?.annotations).toEqual({
+      [ANNOTATION_REQUEST_OBJECT_OMITTED]: "body was not read completely by the handler",
+    });
   });
 
   it("captureBodies: false records nothing automatically", async () => {
