@@ -1,3 +1,7 @@
+/**
+ * @kaudit/policy: load, validate, evaluate, explain and re-apply Kubernetes audit policies the
+ * way kube-apiserver does. Every export is documented where it is declared.
+ */
 export { applyDecision, stripManagedFields } from "./apply";
 export { formatIssue, PolicyError } from "./errors";
 export {
@@ -13,6 +17,8 @@ export {
   type ParsedPolicy,
   type ParsePolicyOptions,
   parsePolicy,
+  type SafeParsePolicyResult,
+  safeParsePolicy,
 } from "./parse";
 export {
   attributesFromEvent,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { PolicyError } from "./errors";
 import { createPolicyEvaluator } from "./evaluator";
-import { loadPolicyFile, parsePolicy } from "./parse";
+import { loadPolicyFile, parsePolicy, safeParsePolicy } from "./parse";
 import { attributesFromRequest } from "./request-info";
 
 const FIXTURES = join(import.meta.dirname, "__fixtures__");
@@ -458,6 +458,16 @@ describe("decoding details", () => {
     );
     expect(p.metadata).toEqual({ name: "x" });
     expect(p.rules[1]!.users).toEqual(["a", "b"]);
+  });
+});
+
+describe("safeParsePolicy", () => {
+  it("returns the policy or the PolicyError", () => {
+    const ok = safeParsePolicy(`${V1}rules:\n- level: None\n`);
+    expect(ok.ok && ok.policy.rules).toEqual([{ level: "None" }]);
+    const bad = safeParsePolicy(`${V1}rules: []\n`, { source: "p.yaml" });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.error.message).toBe("p.yaml:3:8: loaded illegal policy with 0 rules");
   });
 });
 

@@ -756,3 +756,24 @@ function checkJSON(text: string): { offset: number; message: string } | undefine
     throw e;
   }
 }
+
+/** The result of {@link safeParsePolicy}. */
+export type SafeParsePolicyResult =
+  | { ok: true; policy: ParsedPolicy }
+  | { ok: false; error: PolicyError };
+
+/**
+ * {@link parsePolicy} without throwing: `{ ok: true, policy }` or `{ ok: false, error }` with the
+ * same PolicyError (every issue with path, line and column).
+ */
+export function safeParsePolicy(
+  text: string,
+  options: ParsePolicyOptions = {},
+): SafeParsePolicyResult {
+  try {
+    return { ok: true, policy: parsePolicy(text, options) };
+  } catch (e) {
+    if (e instanceof PolicyError) return { ok: false, error: e };
+    throw e;
+  }
+}
