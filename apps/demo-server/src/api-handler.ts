@@ -12,6 +12,7 @@ import {
   forbiddenMessage,
 } from "./auth";
 import { jsonPatch, mergePatch } from "./patch";
+import { decodeKubeProtobuf } from "./protobuf";
 import {
   findResource,
   groupVersions,
@@ -114,7 +115,10 @@ function mediaType(req: IncomingMessage): string {
   return ct.split(";")[0]?.trim().toLowerCase() ?? "";
 }
 
+const PROTOBUF = "application/vnd.kubernetes.protobuf";
+
 function decodeBody(buf: Buffer, type: string, def: ResourceDef | undefined): unknown {
+  if (type === PROTOBUF) return decodeKubeProtobuf(buf);
   const text = buf.toString("utf8");
   const what = def ? def.kind : "object";
   if (text.trim() === "")
@@ -512,6 +516,59 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
     return false;
   }
 
+  /** `kubectl auth can-i`: the authoriser's answer for the requesting (impersonated) user. */
+  function selfSubjectAccessReview(
+    body: Record<string, unknown>,
+    user: UserAttributes,
+  ): Record<string, unknown> {
+    const spec = (body.spec ?? {}) as {
+      resourceAttributes?: Record<string, string>;
+      nonResourceAttributes?: { path?: string; verb?: string };
+    };
+    const ra = spec.resourceAttributes;
+    const nra = spec.nonResourceAttributes;
+    if (!ra && !nra)
+      throw new StatusError(
+        422,
+        "Invalid",
+        'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified',
+      );
+    const d = opts.authorize(
+      ra
+        ? {
+            user,
+            verb: ra.verb ?? "",
+            isResourceRequest: true,
+            path: "",
+            apiGroup: ra.group ?? "",
+            namespace: ra.namespace ?? "",
+            resource: ra.resource ?? "",
+            subresource: ra.subresource ?? "",
+            name: ra.name ?? "",
+          }
+        : {
+            user,
+            verb: nra?.verb ?? "",
+            isResourceRequest: false,
+            path: nra?.path ?? "",
+            apiGroup: "",
+            namespace: "",
+            resource: "",
+            subresource: "",
+            name: "",
+          },
+    );
+    const status: Record<string, unknown> = { allowed: d.allowed };
+    if (d.reason) status.reason = d.reason;
+    return {
+      kind: "SelfSubjectAccessReview",
+      apiVersion: "authorization.k8s.io/v1",
+      metadata: { creationTimestamp: null },
+      spec,
+      status,
+    };
+  }
+
   function selectorOf(q: URLSearchParams): Selector {
     return {
       labels: parseSelector(q.get("labelSelector"), "labelSelector"),
@@ -636,6 +693,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
     res: ServerResponse,
     attrs: RequestAttributes,
     q: URLSearchParams,
+    user: UserAttributes,
   ): Promise<void> {
     const def = findResource(attrs.apiGroup, attrs.apiVersion, attrs.resource);
     if (!def) throw pathNotFound();
@@ -709,12 +767,17 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
         if (sub) throw methodNotSupported(def, "create");
         const body = checkKind(
           decodeBody(
-            await readTyped(req, ["application/json", "application/yaml"]),
+            await readTyped(req, ["application/json", "application/yaml", PROTOBUF]),
             mediaType(req),
             def,
           ),
           def,
         );
+        if (mediaType(req) === PROTOBUF) logRequestObject(req, body);
+        if (def.kind === "SelfSubjectAccessReview") {
+          send(res, 201, selfSubjectAccessReview(body, user));
+          return;
+        }
         const o = store.create(def, ns, body, { manager: mgr, dryRun });
         send(res, 201, o);
         return;
@@ -722,12 +785,13 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       case "update": {
         const body = checkKind(
           decodeBody(
-            await readTyped(req, ["application/json", "application/yaml"]),
+            await readTyped(req, ["application/json", "application/yaml", PROTOBUF]),
             mediaType(req),
             def,
           ),
           def,
         );
+        if (mediaType(req) === PROTOBUF) logRequestObject(req, body);
         const o = store.update(def, ns, name, body, {
           manager: mgr,
           subresource: sub || undefined,
@@ -892,7 +956,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       if (!attrs.isResourceRequest) {
         if (!(await discovery(req, res, attrs.path))) throw pathNotFound();
       } else {
-        await resource(req, res, attrs, q);
+        await resource(req, res, attrs, q, user);
       }
     } catch (err) {
       if (!(err instanceof StatusError)) throw err;

@@ -252,7 +252,8 @@ function pathIn(path: string, list: string[]): boolean {
 /**
  * kube-apiserver's authoriser union as the demo configures it: `system:masters` ⇒ allow
  * (privileged-group authoriser, empty reason); the default RBAC bindings for discovery
- * (`system:discovery` to authenticated users, `system:public-info-viewer` to everyone); then
+ * (`system:discovery` to authenticated users, `system:public-info-viewer` to everyone) and for
+ * self access reviews (`system:basic-user`); then
  * the ABAC rules, whose "no match" reason is kube's `No policy matched.`.
  */
 export function createAuthorizer(rules: AbacSpec[]): (a: AuthzAttributes) => Decision {
@@ -271,6 +272,17 @@ export function createAuthorizer(rules: AbacSpec[]): (a: AuthzAttributes) => Dec
           reason: `RBAC: allowed by ClusterRoleBinding "system:discovery" of ClusterRole "system:discovery" to Group "${ALL_AUTHENTICATED}"`,
         };
     }
+    if (
+      a.isResourceRequest &&
+      a.verb === "create" &&
+      a.apiGroup === "authorization.k8s.io" &&
+      (a.resource === "selfsubjectaccessreviews" || a.resource === "selfsubjectrulesreviews") &&
+      groups.includes(ALL_AUTHENTICATED)
+    )
+      return {
+        allowed: true,
+        reason: `RBAC: allowed by ClusterRoleBinding "system:basic-user" of ClusterRole "system:basic-user" to Group "${ALL_AUTHENTICATED}"`,
+      };
     for (const p of rules) if (abacMatches(p, a)) return { allowed: true, reason: "" };
     return { allowed: false, reason: "No policy matched." };
   };

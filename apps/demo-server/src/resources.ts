@@ -413,15 +413,15 @@ export const RESOURCES: ResourceDef[] = [
     defaults(o) {
       const spec = rec(o.spec);
       const replicas = typeof spec.replicas === "number" ? spec.replicas : 1;
+      const strategy = rec(spec.strategy);
       o.spec = {
         replicas,
         revisionHistoryLimit: 10,
         progressDeadlineSeconds: 600,
-        strategy: {
-          type: "RollingUpdate",
-          rollingUpdate: { maxUnavailable: "25%", maxSurge: "25%" },
-        },
         ...spec,
+        strategy: strategy.type
+          ? strategy
+          : { type: "RollingUpdate", rollingUpdate: { maxUnavailable: "25%", maxSurge: "25%" } },
       };
       o.status = {
         observedGeneration: 1,
@@ -431,6 +431,20 @@ export const RESOURCES: ResourceDef[] = [
         availableReplicas: replicas,
       };
     },
+  },
+  {
+    group: "authorization.k8s.io",
+    version: "v1",
+    resource: "selfsubjectaccessreviews",
+    singular: "selfsubjectaccessreview",
+    kind: "SelfSubjectAccessReview",
+    namespaced: false,
+    shortNames: [],
+    verbs: ["create"],
+    subresources: {},
+    nameFormat: "subdomain",
+    columns: [nameCol()],
+    cells: (o) => [o.metadata.name],
   },
 ];
 
