@@ -427,6 +427,23 @@ describe("decoding details", () => {
     );
   });
 
+  it("JSON unknown and duplicate fields are warnings too", () => {
+    const p = parsePolicy(
+      '{"apiVersion":"audit.k8s.io/v1","rules":[{"level":"None","level":"Metadata","verb":["get"]}]}',
+    );
+    expect(p.rules).toEqual([{ level: "Metadata" }]);
+    expect(p.warnings.map((w) => [w.message, w.column])).toEqual([
+      ['strict decoding error: duplicate field "rules[0].level"', 58],
+      ['strict decoding error: unknown field "rules[0].verb"', 77],
+    ]);
+  });
+
+  it("a byte-order mark before `{` is YAML, not JSON (IsJSONBuffer)", () => {
+    expect(
+      parsePolicy('\ufeff{"apiVersion":"audit.k8s.io/v1","rules":[{"level":"None"}]}').rules,
+    ).toHaveLength(1);
+  });
+
   it("reads JSON", () => {
     const p = parsePolicy(
       JSON.stringify({

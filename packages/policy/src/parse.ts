@@ -301,7 +301,8 @@ export function parsePolicy(text: string, options: ParsePolicyOptions = {}): Par
     ]);
   }
 
-  const fromJSON = /^\s*\{/.test(text);
+  // apimachinery IsJSONBuffer: a `{` after spaces, tabs and line breaks only.
+  const fromJSON = /^[ \t\r\n]*\{/.test(text);
   if (fromJSON) {
     const syntax = checkJSON(text);
     if (syntax !== undefined) {
