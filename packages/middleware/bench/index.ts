@@ -14,7 +14,7 @@ import { once } from "node:events";
 import { createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Event, PolicyEvaluator, Sink } from "@kaudit/api";
@@ -95,6 +95,12 @@ async function makeSink(path: string): Promise<{ sink: Sink; name: string }> {
   return { sink: new MinimalFileSink(path), name: "minimal file sink (bench-local)" };
 }
 
+const nullSink: Sink = {
+  processEvents: () => true,
+  shutdown: async () => {},
+  toString: () => "null",
+};
+
 function policyAt(level: "Metadata" | "RequestResponse"): PolicyEvaluator {
   return { evaluate: () => ({ level, omitStages: [], omitManagedFields: false, ruleIndex: 0 }) };
 }
@@ -125,6 +131,8 @@ async function serverProcess(dir: string): Promise<void> {
     http.createServer(app),
     http.createServer(withAudit(app, { sink: meta.sink, policy: policyAt("Metadata") })),
     http.createServer(withAudit(app, { sink: full.sink, policy: policyAt("RequestResponse") })),
+    // The middleware alone: a sink that accepts events without encoding or writing them.
+    http.createServer(withAudit(app, { sink: nullSink, policy: policyAt("Metadata") })),
   ];
   for (const s of servers) s.keepAliveTimeout = 60_000;
   await Promise.all(
@@ -266,12 +274,13 @@ async function main(): Promise<void> {
   });
   server = worker;
   const [ready] = (await once(worker, "message")) as [{ ports: number[]; sink: string }];
-  const [basePort, metaPort, fullPort] = ready.ports as [number, number, number];
+  const [basePort, metaPort, fullPort, nullPort] = ready.ports as [number, number, number, number];
   const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
   const seconds = Number(process.env.BENCH_SECONDS ?? 1);
   console.log(
     `@kaudit/middleware bench — node ${process.version}, sink: ${ready.sink}, ${rounds}×${seconds}s rounds, 20 connections`,
   );
+  await race("Metadata, null sink (middleware alone)", basePort, nullPort, false, rounds, seconds);
   const r1 = await race("Metadata, GET small JSON", basePort, metaPort, false, rounds, seconds);
   const r2 = await race(
     "RequestResponse, POST 4 KB JSON, 4 KB response",
