@@ -1,5 +1,5 @@
 import type { Event } from "@kaudit/api";
-import { parseMicroTime } from "./api";
+import { formatMicroTime, parseMicroTime } from "@kaudit/api";
 
 /**
  * Request statistics over an audit log, computed in one pass in memory bounded by the number of
@@ -213,8 +213,6 @@ export class AuditStats {
   private readonly stages = new Counter();
   private first = Number.POSITIVE_INFINITY;
   private last = Number.NEGATIVE_INFINITY;
-  private firstText: string | null = null;
-  private lastText: string | null = null;
   private outsideRange = 0;
   private undated = 0;
   private readonly deniedByUser = new Map<string, DeniedCount>();
@@ -254,18 +252,8 @@ export class AuditStats {
     this.events++;
     this.stages.add(e.stage || "(none)");
     if (when !== undefined) {
-      if (when < this.first) {
-        this.first = when;
-        this.firstText = (
-          received !== undefined ? e.requestReceivedTimestamp : e.stageTimestamp
-        ) as string;
-      }
-      if (when > this.last) {
-        this.last = when;
-        this.lastText = (
-          received !== undefined ? e.requestReceivedTimestamp : e.stageTimestamp
-        ) as string;
-      }
+      if (when < this.first) this.first = when;
+      if (when > this.last) this.last = when;
     }
     if (e.stage !== "ResponseComplete" && e.stage !== "Panic") return;
     this.requests++;
@@ -347,7 +335,10 @@ export class AuditStats {
       byStage: Object.fromEntries(
         this.stages.top(Number.MAX_SAFE_INTEGER).map((r) => [r.key, r.count]),
       ),
-      timeRange: { first: this.firstText, last: this.lastText },
+      timeRange: {
+        first: this.events && Number.isFinite(this.first) ? formatMicroTime(this.first) : null,
+        last: this.events && Number.isFinite(this.last) ? formatMicroTime(this.last) : null,
+      },
       skipped: { outsideRange: this.outsideRange, undated: this.undated },
       denied: {
         byUser: denied(this.deniedByUser).map(([user, c]) => ({ user, ...c })),

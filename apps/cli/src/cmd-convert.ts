@@ -1,5 +1,5 @@
+import { encodeEvent } from "@kaudit/api";
 import { formatLegacyLine } from "@kaudit/legacy";
-import { encodeEvent } from "./api";
 import type { CliContext } from "./context";
 import { CliError, EXIT_FINDINGS, EXIT_OK } from "./errors";
 import { readEvents } from "./input";

@@ -1,5 +1,11 @@
 import { readFile, stat } from "node:fs/promises";
-import { type Event, levelOrdinal, type PolicyDecision, type RequestAttributes } from "@kaudit/api";
+import {
+  type Event,
+  encodeEvent,
+  levelOrdinal,
+  type PolicyDecision,
+  type RequestAttributes,
+} from "@kaudit/api";
 import {
   applyDecision,
   attributesFromEvent,
@@ -12,7 +18,6 @@ import {
   type PolicyExplanation,
   parsePolicy,
 } from "@kaudit/policy";
-import { encodeEvent } from "./api";
 import type { CliContext } from "./context";
 import { CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, fileError } from "./errors";
 import { readEvents } from "./input";

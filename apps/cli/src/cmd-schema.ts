@@ -1,4 +1,4 @@
-import { schemas } from "./api";
+import { schemas } from "@kaudit/api";
 import type { CliContext } from "./context";
 import { EXIT_OK, EXIT_USAGE } from "./errors";
 

@@ -1,7 +1,7 @@
 import type { Event } from "@kaudit/api";
+import { decodeEvent, decodeEventList, upgradeEvent, validateEvent } from "@kaudit/api";
 import { type LineReadError, legacyToEvents } from "@kaudit/legacy";
 import { parse as parseYAML } from "yaml";
-import { upgradeEvent, validateEvent } from "./api";
 import { CliError, EXIT_FINDINGS } from "./errors";
 import { displayName, type ReadOptions, readLines } from "./io";
 import { createLocator, jsonErrorColumn, jsonErrorMessage } from "./locate";
@@ -166,6 +166,14 @@ export function kindOf(value: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * Decodes again with @kaudit/api's decoder, which remembers the exact text of requestObject and
+ * responseObject so that re-encoding gives kube-apiserver's bytes (key order, number spellings).
+ */
+function decodeKeepingBodies(text: string, value: unknown): unknown {
+  return kindOf(value) === "EventList" ? decodeEventList(text) : decodeEvent(text);
+}
+
 /** One event read from an input, with the line it came from (0 when not known, e.g. legacy pairs). */
 export interface EventRecord {
   event: Event;
@@ -205,6 +213,7 @@ export async function* readEvents(
     line: number,
     locate: ((path: string) => { line: number; column: number }) | undefined,
     prefix: string,
+    listVersion?: string,
   ): Generator<EventRecord | { problem: Problem }> {
     const kind = kindOf(value);
     if (kind === "EventList") {
@@ -224,19 +233,12 @@ export async function* readEvents(
       }
       const apiVersion = (value as { apiVersion?: unknown }).apiVersion;
       for (let i = 0; i < items.length; i++) {
-        const item = items[i];
-        const withVersion =
-          item !== null &&
-          typeof item === "object" &&
-          !Array.isArray(item) &&
-          apiVersion !== undefined
-            ? { apiVersion, kind: "Event", ...(item as object) }
-            : item;
         yield* fromValue(
-          withVersion,
+          items[i],
           locate?.(`${prefix}items[${i}]`).line ?? line,
           locate,
           `${prefix}items[${i}].`,
+          typeof apiVersion === "string" ? apiVersion : undefined,
         );
       }
       return;
@@ -268,7 +270,7 @@ export async function* readEvents(
     }
     let event: Event;
     try {
-      event = upgradeEvent(value);
+      event = upgradeEvent(value, listVersion === undefined ? {} : { apiVersion: listVersion });
     } catch (e) {
       const issues = (e as { issues?: { path: string; message: string }[] }).issues;
       if (issues && issues.length > 0) {
@@ -346,6 +348,7 @@ export async function* readEvents(
       yield parsed;
       return "document";
     }
+    if (/^\s*\{/.test(text)) parsed.value = decodeKeepingBodies(text, parsed.value);
     let locator: ReturnType<typeof createLocator> | undefined;
     const locate = (path: string) => {
       locator ??= createLocator(text);
@@ -378,6 +381,9 @@ export async function* readEvents(
     let value: unknown;
     try {
       value = JSON.parse(line);
+      if (typeof value === "object" && value !== null && line.includes('Object"')) {
+        value = decodeKeepingBodies(line, value);
+      }
     } catch (e) {
       problems++;
       yield {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createLocator, pathKeys } from "./locate";
 import { renderTable } from "./table";
-import { unknownFields } from "./unknown-fields";
 
 describe("pathKeys", () => {
   it.each([
@@ -25,30 +24,6 @@ describe("createLocator", () => {
   });
   it("offsets lines for one line of a JSON-lines file", () => {
     expect(createLocator('{"a":{"b":1}}', 41).locate("a.b")).toEqual({ line: 42, column: 7 });
-  });
-});
-
-describe("unknownFields", () => {
-  const schema = {
-    type: "object",
-    properties: {
-      user: { $ref: "#/$defs/user" },
-      tags: { type: "object", additionalProperties: { type: "string" } },
-      body: {},
-      list: { type: "array", items: { $ref: "#/$defs/user" } },
-    },
-    additionalProperties: false,
-    $defs: { user: { type: "object", properties: { name: {} }, additionalProperties: false } },
-  };
-  it("lists undeclared fields at any depth, but not inside free-form maps and bodies", () => {
-    const v = {
-      user: { name: "a", nick: "b" },
-      tags: { "x.y/z": "1" },
-      body: { anything: 1 },
-      list: [{ name: "c" }, { age: 3 }],
-      timestamp: "t",
-    };
-    expect(unknownFields(v, schema)).toEqual(["user.nick", "list[1].age", "timestamp"]);
   });
 });
 

@@ -6,8 +6,29 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIX, kaudit } from "./helpers";
 
 let tmp: string;
+let cutLength: number;
 beforeAll(async () => {
   tmp = await mkdtemp(join(tmpdir(), "kaudit-cli-"));
+  // Inputs generated from the fixtures (see __fixtures__/SOURCES.md), shared by the tests.
+  const gz = gzipSync(await readFile(join(FIX, "audit2rbac-demo.v1.jsonl")));
+  cutLength = Math.floor(gz.length / 2);
+  await writeFile(join(tmp, "cut.gz"), gz.subarray(0, cutLength));
+  await writeFile(
+    join(tmp, "log.txt"),
+    gzipSync(await readFile(join(FIX, "rbac-tool-auditgen-01.v1.jsonl"))),
+  );
+  await writeFile(
+    join(tmp, "bad.yaml"),
+    "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: [Metadata\n",
+  );
+  await writeFile(
+    join(tmp, "levels.yaml"),
+    "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Everything\n- level: None\n  omitStages: [Bogus]\n",
+  );
+  await writeFile(
+    join(tmp, "broken.log"),
+    `${await readFile(join(FIX, "basic-audit.k8s-1.6-docs.log"), "utf8")}garbage line\n`,
+  );
 });
 afterAll(async () => {
   await rm(tmp, { recursive: true, force: true });
@@ -163,10 +184,6 @@ describe("kaudit validate", () => {
   });
 
   it("reads gzip'd input whatever its name", async () => {
-    await writeFile(
-      join(tmp, "log.txt"),
-      gzipSync(await readFile(join(FIX, "rbac-tool-auditgen-01.v1.jsonl"))),
-    );
     const r = await kaudit(["validate", join(tmp, "log.txt")]);
     expect(r).toEqual({
       code: 0,
@@ -176,12 +193,10 @@ describe("kaudit validate", () => {
   });
 
   it("a truncated gzip file is a clear error, exit 1", async () => {
-    const gz = gzipSync(await readFile(join(FIX, "audit2rbac-demo.v1.jsonl")));
-    await writeFile(join(tmp, "cut.gz"), gz.subarray(0, Math.floor(gz.length / 2)));
     const r = await kaudit(["validate", join(tmp, "cut.gz")]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(
-      `${join(tmp, "cut.gz")}: truncated gzip data: unexpected end of file after ${Math.floor(gz.length / 2)} compressed bytes`,
+      `${join(tmp, "cut.gz")}: truncated gzip data: unexpected end of file after ${cutLength} compressed bytes`,
     );
   });
 
@@ -206,10 +221,6 @@ describe("kaudit validate", () => {
   });
 
   it("invalid YAML says where, exit 1", async () => {
-    await writeFile(
-      join(tmp, "bad.yaml"),
-      "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: [Metadata\n",
-    );
     const r = await kaudit(["validate", join(tmp, "bad.yaml")]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`^${join(tmp, "bad.yaml")}:\\d+:\\d+: .+`));
@@ -217,10 +228,6 @@ describe("kaudit validate", () => {
   });
 
   it("policy validation errors come with kube-apiserver's wording and positions", async () => {
-    await writeFile(
-      join(tmp, "levels.yaml"),
-      "apiVersion: audit.k8s.io/v1\nkind: Policy\nrules:\n- level: Everything\n- level: None\n  omitStages: [Bogus]\n",
-    );
     const r = await kaudit(["validate", join(tmp, "levels.yaml")]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
@@ -259,8 +266,10 @@ describe("kaudit schema", () => {
     expect(list.stdout.split("\n")).toContain("Event");
     const one = await kaudit(["schema", "Event"]);
     expect(one.code).toBe(0);
-    const schema = JSON.parse(one.stdout) as { properties?: Record<string, unknown> };
-    expect(Object.keys(schema.properties ?? {})).toEqual(
+    const schema = JSON.parse(one.stdout) as {
+      definitions: { Event: { properties: Record<string, unknown> } };
+    };
+    expect(Object.keys(schema.definitions.Event.properties)).toEqual(
       expect.arrayContaining(["auditID", "stage", "user"]),
     );
   });
@@ -314,10 +323,6 @@ describe("kaudit convert", () => {
     const ok = await kaudit(["convert", "basic-audit.k8s-1.6-docs.log", "-o", out]);
     expect(ok).toEqual({ code: 0, stdout: "", stderr: "" });
     expect(await readFile(out, "utf8")).toBe(LEGACY_16_JSON);
-    await writeFile(
-      join(tmp, "broken.log"),
-      `${await readFile(join(FIX, "basic-audit.k8s-1.6-docs.log"), "utf8")}garbage line\n`,
-    );
     const bad = await kaudit(["convert", "--strict", join(tmp, "broken.log"), "-o", out]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(new RegExp(`^${join(tmp, "broken.log")}:3:1: `));
@@ -508,9 +513,9 @@ describe("kaudit policy simulate", () => {
         .trim()
         .split(/\s{2,}/)
         .slice(1);
-    expect(row(13)).toEqual(["Metadata", "2", "2", "1445", "1445"]);
+    expect(row(13)).toEqual(["Metadata", "2", "2", "1545", "1545"]);
     expect(row(14).slice(0, 3)).toEqual(["Request", "12", "12"]);
-    expect(row(16)).toEqual(["Metadata", "23", "23", "10877", "10877"]);
+    expect(row(16)).toEqual(["Metadata", "23", "23", "12027", "12027"]);
     expect(lines.at(-2)).toMatch(/^total: 37 events \(.*\); kept 37 \(.*\); dropped 0 \(0 B\)$/);
     expect(lines.at(-1)).toMatch(
       /^note: 12 kept events were recorded at a lower level than this policy asks for/,
@@ -602,8 +607,12 @@ describe("kaudit analyze", () => {
         example: 'pods is forbidden: User "bob" cannot list pods in the namespace "default"',
       },
     ]);
-    // v1 decoding ignores the v1beta1 `timestamp`, so these events cannot be timed.
-    expect(a.latency.timed).toBe(0);
+    // upgradeEvent recovers the v1beta1 `timestamp`/`metadata.creationTimestamp` (whole seconds).
+    expect(a.latency.timed).toBe(37);
+    expect(a.timeRange).toEqual({
+      first: "2017-09-11T19:55:05.000000Z",
+      last: "2017-09-11T20:29:04.000000Z",
+    });
   });
 
   it("prints latency tables for a timed log (exact output)", async () => {

@@ -7,7 +7,7 @@ import { kaudit } from "./helpers";
 
 /** Prints the child's peak RSS (bytes) on stderr as it exits. */
 const RSS_REPORTER = `data:text/javascript,${encodeURIComponent(
-  'import { writeSync } from "node:fs"; process.on("exit", () => writeSync(2, `\\nmaxrss=${process.resourceUsage().maxRSS * 1024}\\n`));',
+  'import { writeSync } from "node:fs"; process.on("exit", () => writeSync(2, "\\nmaxrss=" + process.resourceUsage().maxRSS * 1024 + "\\n"));',
 )}`;
 
 const SIZE = 300e6;
