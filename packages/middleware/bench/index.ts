@@ -277,6 +277,11 @@ async function main(): Promise<void> {
   const [basePort, metaPort, fullPort, nullPort] = ready.ports as [number, number, number, number];
   const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
   const seconds = Number(process.env.BENCH_SECONDS ?? 1);
+  const loadAverage = () =>
+    `${loadavg()
+      .map((x) => x.toFixed(2))
+      .join(" ")} on ${cpus().length} CPUs`;
+  console.log(`load average at start: ${loadAverage()}`);
   console.log(
     `@kaudit/middleware bench — node ${process.version}, sink: ${ready.sink}, ${rounds}×${seconds}s rounds, 20 connections`,
   );
@@ -307,6 +312,7 @@ async function main(): Promise<void> {
   const metaLog = join(dir, "metadata.log");
   console.log(`audit log written: ${(statSync(metaLog).size / 1e6).toFixed(1)} MB (Metadata run)`);
   rmSync(dir, { recursive: true, force: true });
+  console.log(`load average at end: ${loadAverage()}`);
   console.log(
     `ratios: Metadata ${r1.toFixed(3)}× (gate 0.90), RequestResponse 4 KB ${r2.toFixed(3)}× (gate 0.75)`,
   );
