@@ -28,9 +28,11 @@ function splitTarget(url: string): { path: string; query: string } {
   let target = url;
   const hash = target.indexOf("#");
   if (hash >= 0) target = target.slice(0, hash);
-  // Absolute form: scheme://authority/path
-  const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?]*/.exec(target);
-  if (scheme) target = target.slice(scheme[0].length);
+  // Absolute form: scheme://authority/path (the usual origin form starts with `/`).
+  if (target.charCodeAt(0) !== 47) {
+    const scheme = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/[^/?]*/.exec(target);
+    if (scheme) target = target.slice(scheme[0].length);
+  }
   const q = target.indexOf("?");
   const rawPath = q >= 0 ? target.slice(0, q) : target;
   const query = q >= 0 ? target.slice(q + 1) : "";
@@ -173,41 +175,45 @@ export function attributesFromRequest(request: RequestLike): RequestAttributes {
   };
   if (request.user !== undefined) attrs.user = request.user;
 
-  const trimmed = path.replace(/^\/+|\/+$/g, "");
-  let parts = trimmed === "" ? [] : trimmed.split("/");
+  // strings.Trim(path, "/") then strings.Split(path, "/"); `p` indexes the remaining parts.
+  let start = 0;
+  let end = path.length;
+  while (start < end && path.charCodeAt(start) === 47) start++;
+  while (end > start && path.charCodeAt(end - 1) === 47) end--;
+  if (end - start < 5) return attrs; // shorter than "a/b/c"
+  const parts = path.slice(start, end).split("/");
+  let p = 0;
   if (parts.length < 3) return attrs;
   const prefix = parts[0];
   if (prefix !== "api" && prefix !== "apis") return attrs;
-  parts = parts.slice(1);
+  p = 1;
   if (prefix === "apis") {
-    if (parts.length < 3) return attrs;
-    attrs.apiGroup = parts[0]!;
-    parts = parts.slice(1);
+    if (parts.length - p < 3) return attrs;
+    attrs.apiGroup = parts[p++]!;
   }
   attrs.isResourceRequest = true;
-  attrs.apiVersion = parts[0]!;
-  parts = parts.slice(1);
+  attrs.apiVersion = parts[p++]!;
 
-  if (SPECIAL_VERBS.has(parts[0]!)) {
+  if (SPECIAL_VERBS.has(parts[p]!)) {
     // kube returns an error here ("unable to determine kind and namespace from url") with the
     // attributes known so far; the verb stays the HTTP-derived one it had not yet computed.
-    if (parts.length < 2) return attrs;
-    attrs.verb = parts[0]!;
-    parts = parts.slice(1);
+    if (parts.length - p < 2) return attrs;
+    attrs.verb = parts[p++]!;
   } else {
     attrs.verb = METHOD_VERBS.get(method) ?? "";
   }
 
-  if (parts[0] === "namespaces") {
-    if (parts.length > 1) {
-      attrs.namespace = parts[1]!;
-      if (parts.length > 2 && !NAMESPACE_SUBRESOURCES.has(parts[2]!)) parts = parts.slice(2);
+  if (parts[p] === "namespaces") {
+    if (parts.length - p > 1) {
+      attrs.namespace = parts[p + 1]!;
+      if (parts.length - p > 2 && !NAMESPACE_SUBRESOURCES.has(parts[p + 2]!)) p += 2;
     }
   }
 
-  if (parts.length >= 3 && attrs.verb !== "proxy") attrs.subresource = parts[2]!;
-  if (parts.length >= 2) attrs.name = parts[1]!;
-  if (parts.length >= 1) attrs.resource = parts[0]!;
+  const n = parts.length - p;
+  if (n >= 3 && attrs.verb !== "proxy") attrs.subresource = parts[p + 2]!;
+  if (n >= 2) attrs.name = parts[p + 1]!;
+  if (n >= 1) attrs.resource = parts[p]!;
 
   if (attrs.name === "" && attrs.verb === "get") {
     const params = parseQuery(query);
