@@ -154,6 +154,12 @@ export interface ExplainOptions {
 
 /** `kaudit policy explain`: the decision for one request (or each recorded event) and why. */
 export async function runExplain(ctx: CliContext, options: ExplainOptions): Promise<number> {
+  if (options.policy === "-" && options.event === "-") {
+    throw new CliError(
+      "kaudit policy explain: stdin (-) can be the policy or the events, not both",
+      EXIT_USAGE,
+    );
+  }
   if ((options.request === undefined) === (options.event === undefined)) {
     throw new CliError(
       "kaudit policy explain: give exactly one of --request or --event",
@@ -273,6 +279,12 @@ export async function runSimulate(
   logs: string[],
   options: SimulateOptions,
 ): Promise<number> {
+  if (options.policy === "-" && logs.includes("-")) {
+    throw new CliError(
+      "kaudit policy simulate: stdin (-) can be the policy or a log, not both",
+      EXIT_USAGE,
+    );
+  }
   const policy = await loadPolicy(ctx, options.policy);
   const progress = await prepareInputs(ctx, logs, "simulating");
   const evaluator: CompiledPolicyEvaluator = createPolicyEvaluator(policy, { validate: false });
