@@ -81,6 +81,7 @@ export const ANNOTATION_RESPONSE_OBJECT_OMITTED = "kaudit.dev/response-object-om
 
 const DEFAULT_MAX_BODY = 1024 * 1024;
 const STATUS_SCAN_LIMIT = 64 * 1024;
+const ATTR_CACHE_SIZE = 1024;
 const CTX = Symbol.for("kaudit.middleware.audit-context");
 const LATENCY_PREFIX = "apiserver.latency.k8s.io/";
 
@@ -857,12 +858,27 @@ export class AuditCore {
   private attributes(req: IncomingMessage, user: UserAttributes | undefined): RequestAttributes {
     const resolve = this.options.resolveAttributes;
     if (resolve) return resolve(req, user);
-    return attributesFromRequest({
-      method: req.method ?? "GET",
-      url: (req as { originalUrl?: string }).originalUrl ?? req.url ?? "/",
-      user,
-    });
+    const method = req.method ?? "GET";
+    const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? "/";
+    // RequestInfo depends only on the method and the URL, and clients repeat URLs (leases,
+    // health checks, list/watch): resolve each once, keep a bounded number.
+    const key = `${method} ${url}`;
+    let base = this.attrCache.get(key);
+    if (base === undefined) {
+      base = attributesFromRequest({ method, url });
+      if (url.length <= 1024) {
+        if (this.attrCache.size >= ATTR_CACHE_SIZE) {
+          this.attrCache.delete(this.attrCache.keys().next().value as string);
+        }
+        this.attrCache.set(key, base);
+      }
+    }
+    const attrs: RequestAttributes = { ...base };
+    if (user !== undefined) attrs.user = user;
+    return attrs;
   }
+
+  private readonly attrCache = new Map<string, RequestAttributes>();
 
   private internalError(ctx: AuditContext, ex: Exchange, what: string): void {
     ctx.done = true;

@@ -298,6 +298,26 @@ describe("event fields (§6.2)", () => {
       expect(policy.seen[0]?.user?.name).toBe("alice");
     });
 
+    it("the same URL with and without a user: attributes never carry another request's user", async () => {
+      const sink = new MemorySink();
+      const policy = fixedPolicy("Metadata");
+      const srv = await serve((_q, s) => s.end(), {
+        sink,
+        policy,
+        authenticate: (req) => (req.headers.authorization ? alice : undefined),
+      });
+      await request(srv.port, { path: "/api/v1/pods", headers: { Authorization: "Bearer a" } });
+      await request(srv.port, { path: "/api/v1/pods" });
+      await request(srv.port, { path: "/api/v1/pods", headers: { Authorization: "Bearer a" } });
+      expect(policy.seen.map((a) => a.user?.name)).toEqual(["alice", undefined, "alice"]);
+      expect(policy.seen.map((a) => [a.verb, a.resource])).toEqual([
+        ["list", "pods"],
+        ["list", "pods"],
+        ["list", "pods"],
+      ]);
+      expect(policy.seen[0]).not.toBe(policy.seen[2]);
+    });
+
     it("async authenticate; no user ⇒ user {}", async () => {
       const { evs } = await one({ authenticate: async () => undefined });
       for (const e of evs) expect(e.user).toEqual({});
