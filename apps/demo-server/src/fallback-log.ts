@@ -1,21 +1,20 @@
 import { appendFileSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { Event, Sink } from "@kaudit/api";
+import { type Event, encodeEvent, type Sink } from "@kaudit/api";
 import type { LogBackendOptions } from "@kaudit/sinks";
 
 /**
- * TEMPORARY stand-in for @kaudit/sinks' log plugin while that package is being written: one
- * JSON line per event, appended synchronously. No rotation, no legacy format.
+ * TEMPORARY stand-in for @kaudit/sinks' log plugin while that package does not ship one
+ * (`createLogPlugin` throws "not available yet"): one `encodeEvent` line per event, appended
+ * synchronously. No rotation and no legacy format; used only when the real plugin is missing.
  */
 export function fallbackLogPlugin(o: LogBackendOptions): Sink {
-  if (o.path !== "-") mkdirSync(dirname(o.path), { recursive: true });
+  if (o.path !== "-") mkdirSync(dirname(o.path), { recursive: true, mode: 0o700 });
   return {
     processEvents(events: readonly Event[]): boolean {
-      const text = events
-        .map((e) => `${JSON.stringify({ kind: "Event", apiVersion: "audit.k8s.io/v1", ...e })}\n`)
-        .join("");
+      const text = events.map((e) => `${encodeEvent(e)}\n`).join("");
       if (o.path === "-") process.stdout.write(text);
-      else appendFileSync(o.path, text);
+      else appendFileSync(o.path, text, { mode: 0o600 });
       return true;
     },
     shutdown: async () => {},
