@@ -157,7 +157,8 @@ const SLOT: Record<Key, number> = {
   response: 11,
 };
 
-const u = undefined;
+const VALUES: (string | undefined)[] = new Array(12).fill(undefined);
+const COLUMNS: number[] = new Array(12).fill(0);
 
 /** A decimal int32-ish status code as Go's Itoa writes it, or undefined. */
 function parseCode(s: string): number | undefined {
@@ -289,11 +290,12 @@ export function parseLine(input: string): ParsedLine {
   pos += AUDIT.length;
 
   // Indexed by SLOT (objects with computed string keys are much slower on this hot path).
-  const values: (string | undefined)[] = [u, u, u, u, u, u, u, u, u, u, u, u];
-  const columns: number[] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+  // Reused across calls (parsing is synchronous), cleared here.
+  const values = VALUES;
+  const columns = COLUMNS;
+  for (let i = 0; i < 12; i++) values[i] = undefined;
   let node = ROOT;
   let nextBackslash = line.indexOf("\\", pos);
-  let list: string[] | undefined;
   let groupsList: string[] | undefined;
   let asgroupsList: string[] | undefined;
   for (;;) {
@@ -335,17 +337,21 @@ export function parseLine(input: string): ParsedLine {
       if (close !== -1 && (nextBackslash === -1 || nextBackslash > close)) {
         values[slot] = line.slice(pos + 1, close);
         pos = close + 1;
-      } else if ((slot === 5 || slot === 7) && (list = plainList(line, pos)) !== undefined) {
-        if (slot === 5) groupsList = list;
-        else asgroupsList = list;
-        values[slot] = LIST;
-        pos = quotedEnd.value;
       } else {
-        const r = readGoQuotedFast(line, pos);
-        if (typeof r !== "string")
-          fail(r.offset, expectedFromFailure(r), `in ${key}=: ${r.message}`);
-        values[slot] = r;
-        pos = quotedEnd.value;
+        const list = slot === 5 || slot === 7 ? plainList(line, pos) : undefined;
+        if (list !== undefined) {
+          if (slot === 5) groupsList = list;
+          else asgroupsList = list;
+          values[slot] = LIST;
+          pos = quotedEnd.value;
+        } else {
+          const r = readGoQuotedFast(line, pos);
+          if (typeof r !== "string") {
+            fail(r.offset, expectedFromFailure(r), `in ${key}=: ${r.message}`);
+          }
+          values[slot] = r;
+          pos = quotedEnd.value;
+        }
       }
     }
   }
