@@ -1,4 +1,5 @@
 import type { Event, RequestAttributes, UserAttributes, UserInfo } from "@kaudit/api";
+import { isValidLabelSelector } from "./label-selector";
 
 /** What {@link attributesFromRequest} needs: the HTTP method, the request-target and the user. */
 export interface RequestLike {
@@ -232,6 +233,7 @@ export function attributesFromRequest(request: RequestLike): RequestAttributes {
           if (term) name = term.value;
         }
       }
+      if (key === "labelSelector" && !isValidLabelSelector(v)) ok = false;
       if (key === "watch") watch = queryBool(v);
     }
     if (!ok) {
