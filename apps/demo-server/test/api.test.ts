@@ -1,0 +1,201 @@
+import { join } from "node:path";
+import type { Event } from "@kaudit/api";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  call,
+  FIXTURES,
+  kubectlBackground,
+  requests,
+  type Stack,
+  sleep,
+  startStack,
+} from "./helpers";
+
+const last = (g: Event[]) => g[g.length - 1] as Event;
+
+/** The API surface kubectl and clients rely on, checked over real HTTPS. */
+describe("API surface", () => {
+  let stack: Stack;
+  const admin = () => ({ token: stack.adminToken });
+  const json = async (method: string, path: string, body?: unknown, contentType?: string) => {
+    const r = await call(stack.server, method, path, {
+      ...admin(),
+      ...(body !== undefined ? { body: JSON.stringify(body), contentType } : {}),
+      headers: { Accept: "application/json" },
+    });
+    return {
+      status: r.status,
+      body: JSON.parse(r.body) as Record<string, unknown>,
+      headers: r.headers,
+    };
+  };
+
+  beforeAll(async () => {
+    stack = await startStack({
+      flags: { "audit-policy-file": join(FIXTURES, "test-policy.yaml") },
+    });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it("discovery: kubectl api-resources lists the served kinds", async () => {
+    const r = await stack.kubectl(["api-resources", "--no-headers"]);
+    expect(r.code).toBe(0);
+    const names = r.stdout
+      .trim()
+      .split("\n")
+      .map((l) => l.split(/\s+/)[0])
+      .sort();
+    expect(names).toEqual([
+      "configmaps",
+      "deployments",
+      "namespaces",
+      "pods",
+      "secrets",
+      "selfsubjectaccessreviews",
+      "services",
+    ]);
+    expect(r.stdout).toMatch(/^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment$/m);
+  });
+
+  it("/version, /healthz, anonymous /livez, and /api for anonymous is 403", async () => {
+    expect((await json("GET", "/version")).body).toMatchObject({ major: "1", minor: "32" });
+    expect((await call(stack.server, "GET", "/healthz", admin())).body).toBe("ok");
+    expect((await call(stack.server, "GET", "/livez")).status).toBe(200);
+    const anon = await call(stack.server, "GET", "/api");
+    expect(anon.status).toBe(403);
+    expect(JSON.parse(anon.body).message).toBe(
+      'forbidden: User "system:anonymous" cannot get path "/api": No policy matched.',
+    );
+  });
+
+  it("generateName, dryRun and Table output", async () => {
+    const dry = await json("POST", "/api/v1/namespaces/default/configmaps?dryRun=All", {
+      metadata: { name: "dry" },
+    });
+    expect(dry.status).toBe(201);
+    expect((await json("GET", "/api/v1/namespaces/default/configmaps/dry")).status).toBe(404);
+    const gen = await json("POST", "/api/v1/namespaces/default/configmaps", {
+      metadata: { generateName: "cfg-", labels: { app: "x" } },
+      data: { a: "1", b: "2" },
+    });
+    const name = (gen.body.metadata as { name: string }).name;
+    expect(name).toMatch(/^cfg-[a-z0-9]{5}$/);
+    const t = await call(stack.server, "GET", "/api/v1/namespaces/default/configmaps?limit=500", {
+      ...admin(),
+      headers: { Accept: "application/json;as=Table;v=v1;g=meta.k8s.io,application/json" },
+    });
+    const table = JSON.parse(t.body);
+    expect(t.headers["content-type"]).toBe("application/json;as=Table;v=v1;g=meta.k8s.io");
+    expect(table.kind).toBe("Table");
+    expect(table.columnDefinitions.map((c: { name: string }) => c.name)).toEqual([
+      "Name",
+      "Data",
+      "Age",
+    ]);
+    expect(table.rows[0].cells.slice(0, 2)).toEqual([name, 2]);
+    expect(table.rows[0].object.kind).toBe("PartialObjectMetadata");
+  });
+
+  it("status subresource: only status changes; deletecollection honours the label selector", async () => {
+    await json("POST", "/apis/apps/v1/namespaces/default/deployments", {
+      metadata: { name: "d", labels: { tier: "a" } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "d" } },
+        template: {
+          metadata: { labels: { app: "d" } },
+          spec: { containers: [{ name: "c", image: "i" }] },
+        },
+      },
+    });
+    const patched = await json(
+      "PATCH",
+      "/apis/apps/v1/namespaces/default/deployments/d/status",
+      { spec: { replicas: 9 }, status: { readyReplicas: 0 } },
+      "application/merge-patch+json",
+    );
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ spec: { replicas: 1 }, status: { readyReplicas: 0 } });
+    await json("POST", "/apis/apps/v1/namespaces/default/deployments", {
+      metadata: { name: "e", labels: { tier: "b" } },
+      spec: {
+        selector: { matchLabels: { app: "e" } },
+        template: {
+          metadata: { labels: { app: "e" } },
+          spec: { containers: [{ name: "c", image: "i" }] },
+        },
+      },
+    });
+    const dc = await json(
+      "DELETE",
+      "/apis/apps/v1/namespaces/default/deployments?labelSelector=tier%3Da",
+    );
+    expect((dc.body.items as { metadata: { name: string } }[]).map((i) => i.metadata.name)).toEqual(
+      ["d"],
+    );
+    const left = await json("GET", "/apis/apps/v1/namespaces/default/deployments");
+    expect(
+      (left.body.items as { metadata: { name: string } }[]).map((i) => i.metadata.name),
+    ).toEqual(["e"]);
+    expect((await json("DELETE", "/api/v1/namespaces")).status).toBe(405);
+  });
+
+  it("watch replays from a resourceVersion; the /watch/ path form works", async () => {
+    const a = await json("POST", "/api/v1/namespaces/default/configmaps", {
+      metadata: { name: "w1" },
+    });
+    const rv = (a.body.metadata as { resourceVersion: string }).resourceVersion;
+    await json(
+      "PATCH",
+      "/api/v1/namespaces/default/configmaps/w1",
+      { data: { x: "1" } },
+      "application/merge-patch+json",
+    );
+    await json("DELETE", "/api/v1/namespaces/default/configmaps/w1");
+    const r = await call(
+      stack.server,
+      "GET",
+      `/api/v1/watch/namespaces/default/configmaps?resourceVersion=${rv}&timeoutSeconds=1`,
+      admin(),
+    );
+    const lines = r.body
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { type: string; object: { metadata: { name: string } } });
+    expect(lines.map((l) => `${l.type} ${l.object.metadata.name}`)).toEqual([
+      "MODIFIED w1",
+      "DELETED w1",
+    ]);
+  });
+
+  it("kubectl logs -f is a long-running request (ResponseStarted) and streams lines", async () => {
+    await stack.kubectl(["run", "p", "--image=busybox"]);
+    const logs = kubectlBackground(stack, ["logs", "-f", "p"]);
+    await sleep(700);
+    const out = await logs.stop();
+    expect(out.match(/line \d+: hello from the kaudit demo/g)?.length).toBeGreaterThanOrEqual(4);
+    await sleep(100);
+    const [g] = requests(stack.auditLog(), (e) => e.objectRef?.subresource === "log");
+    expect((g as Event[]).map((e) => e.stage)).toEqual([
+      "RequestReceived",
+      "ResponseStarted",
+      "ResponseComplete",
+    ]);
+    expect(last(g as Event[]).objectRef).toMatchObject({
+      resource: "pods",
+      name: "p",
+      subresource: "log",
+    });
+  });
+
+  it("/metrics exposes request counts and the audit counters", async () => {
+    const r = await call(stack.server, "GET", "/metrics", admin());
+    expect(r.status).toBe(200);
+    expect(r.body).toMatch(
+      /^apiserver_request_total\{verb="CREATE",resource="configmaps",code="201"\} \d+$/m,
+    );
+    expect(r.body).toMatch(/^apiserver_audit_event_total \d+$/m);
+  });
+});
