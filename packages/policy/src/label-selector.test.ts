@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { isValidLabelSelector } from "./label-selector";
 import { attributesFromRequest } from "./request-info";
@@ -72,5 +73,40 @@ describe("RequestInfo drops the fieldSelector name when the list options do not 
     ["fieldSelector=metadata.name=foo&labelSelector=x%20in%20(a", ""],
   ])("%s ⇒ name %j", (query, name) => {
     expect(attributesFromRequest({ method: "GET", url: `/api/v1/pods?${query}` }).name).toBe(name);
+  });
+});
+
+describe("isValidLabelSelector never throws", () => {
+  it("on random selectors", () => {
+    const piece = fc.constantFrom(
+      "x",
+      "in",
+      "notin",
+      "(",
+      ")",
+      ",",
+      "=",
+      "==",
+      "!",
+      "!=",
+      ">",
+      "<",
+      " ",
+      "1",
+      "a.b/c",
+      "-",
+    );
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.array(piece, { maxLength: 12 }).map((p) => p.join("")),
+          fc.string({ maxLength: 30 }),
+        ),
+        (s) => {
+          expect(typeof isValidLabelSelector(s)).toBe("boolean");
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
