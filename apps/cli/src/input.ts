@@ -380,18 +380,18 @@ export async function* readEvents(
     if (line.trim() === "") continue;
     let value: unknown;
     try {
-      value = JSON.parse(line);
-      if (typeof value === "object" && value !== null && line.includes('Object"')) {
-        value = decodeKeepingBodies(line, value);
-      }
+      // @kaudit/api's decoder parses once and keeps the exact text of request/response bodies.
+      value = line.trimStart().startsWith("{") ? decodeEvent(line) : JSON.parse(line);
+      if (kindOf(value) === "EventList" && line.includes('Object"')) value = decodeEventList(line);
     } catch (e) {
+      const syntax = (e as { cause?: unknown }).cause ?? e;
       problems++;
       yield {
         problem: {
           file,
           line: n,
-          column: jsonErrorColumn(line, e),
-          message: `invalid JSON: ${jsonErrorMessage(e)}`,
+          column: jsonErrorColumn(line, syntax),
+          message: `invalid JSON: ${jsonErrorMessage(syntax)}`,
           severity: "error",
         },
       };
