@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import {
+  attachRawJSON,
   type Event,
   type Level,
   levelAtLeast,
@@ -478,9 +479,18 @@ export class AuditContext {
       else if (!isJSONType(ct)) reason = `content type ${JSON.stringify(ct ?? "")} is not JSON`;
       else {
         try {
-          const obj = JSON.parse(rt.text()) as unknown;
+          const text = rt.text();
+          const obj = JSON.parse(text) as unknown;
           if (typeof obj !== "object" || obj === null) reason = "body is not a JSON object";
-          else this.logRequestObject(obj, !/patch/i.test(event.verb));
+          else {
+            // Keep the bytes as sent: an encoder writes them instead of re-serialising (key
+            // order, number spelling), unless managedFields have to come out.
+            attachRawJSON(obj, text);
+            this.logRequestObject(
+              obj,
+              !/patch/i.test(event.verb) && text.includes('"managedFields"'),
+            );
+          }
         } catch (e) {
           reason = `invalid JSON: ${(e as Error).message}`;
         }
@@ -504,7 +514,10 @@ export class AuditContext {
           try {
             const obj = JSON.parse(text) as unknown;
             if (full) {
-              if (typeof obj === "object" && obj !== null) this.logResponseObject(obj);
+              if (typeof obj === "object" && obj !== null) {
+                attachRawJSON(obj, text);
+                this.logResponseObject(obj, text.includes('"managedFields"'));
+              }
             } else if (isStatusObject(obj)) {
               event.responseStatus = statusFrom(obj, this.codeWritten);
             }
@@ -561,14 +574,14 @@ export class AuditContext {
   }
 
   /** `audit.LogResponseObject`: Status copied at every level, object recorded at RequestResponse. */
-  logResponseObject(obj: unknown): void {
+  logResponseObject(obj: unknown, strip = true): void {
     const event = this.event;
     if (!this.enabled || !event) return;
     if (isStatusObject(obj)) event.responseStatus = statusFrom(obj, this.codeWritten);
     if (event.level !== "RequestResponse" || this.longRunningWatch()) return;
     const decision = this.decision as PolicyDecision;
     event.responseObject = (
-      decision.omitManagedFields ? this.core.strip(obj) : obj
+      strip && decision.omitManagedFields ? this.core.strip(obj) : obj
     ) as Event["responseObject"];
   }
 
