@@ -593,6 +593,84 @@ describe("kaudit policy simulate", () => {
   });
 });
 
+describe("kaudit policy simulate: bad input", () => {
+  const GCE = "gce-configure-helper-policy.yaml";
+  it.each([
+    [
+      "a missing log",
+      () => ["--policy", GCE, "nope.jsonl"],
+      2,
+      "nope.jsonl: cannot read: no such file or directory",
+    ],
+    [
+      "a missing policy",
+      () => ["--policy", "nope.yaml", "audit2rbac-demo.v1.jsonl"],
+      2,
+      "nope.yaml: cannot read: no such file or directory",
+    ],
+    [
+      "an invalid policy",
+      () => ["--policy", join(tmp, "levels.yaml"), "audit2rbac-demo.v1.jsonl"],
+      1,
+      ':4:10: rules[0].level: Unsupported value: "Everything"',
+    ],
+    [
+      "a policy with invalid YAML",
+      () => ["--policy", join(tmp, "bad.yaml"), "audit2rbac-demo.v1.jsonl"],
+      1,
+      "not a valid audit policy",
+    ],
+    [
+      "a truncated gzip log",
+      () => ["--policy", GCE, join(tmp, "cut.gz")],
+      1,
+      "truncated gzip data",
+    ],
+    ["a policy given as the log", () => ["--policy", GCE, GCE], 1, 'found kind "Policy"'],
+    [
+      "a directory as the log",
+      () => ["--policy", GCE, tmp],
+      2,
+      `${tmp}: cannot read: is a directory`,
+    ],
+  ])("%s", async (_name, args, code, message) => {
+    const r = await kaudit(["policy", "simulate", ...args()]);
+    expect(r.code).toBe(code);
+    expect(r.stderr).toContain(message);
+  });
+
+  it("-o is not written when the run fails", async () => {
+    const out = join(tmp, "sim-fail.jsonl");
+    const r = await kaudit([
+      "policy",
+      "simulate",
+      "--policy",
+      GCE,
+      "audit2rbac-demo.v1.jsonl",
+      join(tmp, "cut.gz"),
+      "-o",
+      out,
+    ]);
+    expect(r.code).toBe(1);
+    await expect(readFile(out)).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe("kaudit convert: invalid YAML", () => {
+  it("says where, exit 1", async () => {
+    await writeFile(
+      join(tmp, "event-bad.yaml"),
+      "apiVersion: audit.k8s.io/v1\nkind: Event\nuser: {username: [alice\n",
+    );
+    const r = await kaudit(["convert", join(tmp, "event-bad.yaml")]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toMatch(
+      new RegExp(`^${join(tmp, "event-bad.yaml")}:\\d+:\\d+: invalid YAML: `),
+    );
+  });
+});
+
 describe("kaudit analyze", () => {
   it("reports 403s by user and source IP, top users and errors on the audit2rbac demo log (JSON)", async () => {
     const r = await kaudit(["analyze", "--json", "audit2rbac-demo.v1.jsonl"]);
