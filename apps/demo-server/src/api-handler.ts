@@ -24,6 +24,7 @@ import {
 import {
   badRequest,
   forbidden,
+  invalid,
   methodNotSupported,
   pathNotFound,
   StatusError,
@@ -246,6 +247,7 @@ function resourceList(group: string, version: string): Record<string, unknown> |
         name: `${d.resource}/${sub}`,
         singularName: "",
         namespaced: d.namespaced,
+        ...(s.group !== undefined ? { group: s.group, version: s.version } : {}),
         kind: s.kind,
         verbs: s.verbs,
       });
@@ -708,6 +710,10 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
     const dryRun = q.getAll("dryRun").includes("All");
     const mgr = manager(req, q);
     if (!def.verbs.includes(verb) && !sub) throw methodNotSupported(def, verb);
+    if (sub === "scale") {
+      await scale(req, res, def, ns, name, verb, mgr, dryRun);
+      return;
+    }
     if (sub === "log") {
       if (verb !== "get")
         throw methodNotSupported({ group: def.group, resource: `${def.resource}/log` }, verb);
@@ -895,6 +901,88 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       default:
         throw methodNotSupported(def, verb);
     }
+  }
+
+  /** The `scale` subresource (autoscaling/v1 Scale) of deployments. */
+  async function scale(
+    req: IncomingMessage,
+    res: ServerResponse,
+    def: ResourceDef,
+    ns: string | undefined,
+    name: string,
+    verb: string,
+    mgr: string,
+    dryRun: boolean,
+  ): Promise<void> {
+    const toScale = (o: Obj) => {
+      const spec = (o.spec ?? {}) as {
+        replicas?: number;
+        selector?: { matchLabels?: Record<string, string> };
+      };
+      const labels = spec.selector?.matchLabels ?? {};
+      const m = o.metadata;
+      return {
+        kind: "Scale",
+        apiVersion: "autoscaling/v1",
+        metadata: {
+          name: m.name,
+          namespace: m.namespace,
+          uid: m.uid,
+          resourceVersion: m.resourceVersion,
+          creationTimestamp: m.creationTimestamp,
+        },
+        spec: { replicas: spec.replicas ?? 1 },
+        status: {
+          replicas: (o.status as { replicas?: number } | undefined)?.replicas ?? 0,
+          selector: Object.entries(labels)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(","),
+        },
+      };
+    };
+    const cur = store.get(def, ns, name);
+    if (verb === "get") {
+      send(res, 200, toScale(cur));
+      return;
+    }
+    if (verb !== "patch" && verb !== "update")
+      throw methodNotSupported({ group: def.group, resource: `${def.resource}/scale` }, verb);
+    const type = mediaType(req);
+    const buf = await readTyped(
+      req,
+      verb === "update"
+        ? ["application/json", "application/yaml", PROTOBUF]
+        : [
+            "application/merge-patch+json",
+            "application/strategic-merge-patch+json",
+            "application/json-patch+json",
+          ],
+    );
+    const body = decodeBody(buf, type, def);
+    if (type === PROTOBUF) logRequestObject(req, body);
+    const next = (
+      verb === "update"
+        ? body
+        : type === "application/json-patch+json"
+          ? jsonPatch(toScale(cur), body)
+          : mergePatch(toScale(cur), body)
+    ) as { spec?: { replicas?: unknown } };
+    const replicas = next?.spec?.replicas;
+    if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0)
+      throw invalid("Scale", "autoscaling", name, [
+        {
+          field: "spec.replicas",
+          message: `Invalid value: ${JSON.stringify(replicas)}: must be greater than or equal to 0`,
+        },
+      ]);
+    const updated = store.update(
+      def,
+      ns,
+      name,
+      { ...cur, spec: { ...(cur.spec as object), replicas } },
+      { manager: mgr, dryRun },
+    );
+    send(res, 200, toScale(updated));
   }
 
   async function readTyped(req: IncomingMessage, types: string[]): Promise<Buffer> {

@@ -27,12 +27,14 @@ export interface ResourceDef {
   namespaced: boolean;
   shortNames: string[];
   verbs: string[];
-  subresources: Record<string, { kind: string; verbs: string[] }>;
+  subresources: Record<string, { kind: string; verbs: string[]; group?: string; version?: string }>;
   categories?: string[];
   columns: TableColumn[];
   cells(obj: Obj, now: number): unknown[];
   /** Fills server-side defaults and the fake status on create. */
   defaults?(obj: Obj, ctx: { ip: () => string }): void;
+  /** What a controller would make of the status after a spec change (the demo has none). */
+  reconcile?(obj: Obj): void;
   /** The name format kube validates (`subdomain`, `label`, `label1035`). */
   nameFormat: "subdomain" | "label" | "label1035";
 }
@@ -377,7 +379,15 @@ export const RESOURCES: ResourceDef[] = [
     shortNames: ["deploy"],
     verbs: RW,
     categories: ["all"],
-    subresources: { status: { kind: "Deployment", verbs: ["get", "patch", "update"] } },
+    subresources: {
+      status: { kind: "Deployment", verbs: ["get", "patch", "update"] },
+      scale: {
+        kind: "Scale",
+        group: "autoscaling",
+        version: "v1",
+        verbs: ["get", "patch", "update"],
+      },
+    },
     nameFormat: "subdomain",
     columns: [
       nameCol(),
@@ -430,6 +440,61 @@ export const RESOURCES: ResourceDef[] = [
         readyReplicas: replicas,
         availableReplicas: replicas,
       };
+    },
+    reconcile(o) {
+      const spec = rec(o.spec);
+      const replicas = typeof spec.replicas === "number" ? spec.replicas : 1;
+      o.status = {
+        ...rec(o.status),
+        observedGeneration: o.metadata.generation ?? 1,
+        replicas,
+        updatedReplicas: replicas,
+        readyReplicas: replicas,
+        availableReplicas: replicas,
+      };
+    },
+  },
+  {
+    group: "",
+    version: "v1",
+    resource: "events",
+    singular: "event",
+    kind: "Event",
+    namespaced: true,
+    shortNames: ["ev"],
+    verbs: RW,
+    subresources: {},
+    nameFormat: "subdomain",
+    columns: [
+      col(
+        "Last Seen",
+        "string",
+        "The time at which the most recent occurrence of this event was recorded.",
+      ),
+      col(
+        "Type",
+        "string",
+        "Type of this event (Normal, Warning), new types could be added in the future",
+      ),
+      col(
+        "Reason",
+        "string",
+        "This should be a short, machine understandable string that gives the reason for the transition into the object's current status.",
+      ),
+      col("Object", "string", "The object that this event is about."),
+      col("Message", "string", "A human-readable description of the status of this operation."),
+    ],
+    cells: (o, now) => {
+      const inv = rec(o.involvedObject);
+      const last =
+        typeof o.lastTimestamp === "string" ? o.lastTimestamp : o.metadata.creationTimestamp;
+      return [
+        typeof last === "string" ? humanDuration(now - Date.parse(last)) : "<unknown>",
+        o.type ?? "Normal",
+        o.reason ?? "",
+        `${String(inv.kind ?? "").toLowerCase()}/${inv.name ?? ""}`,
+        o.message ?? "",
+      ];
     },
   },
   {

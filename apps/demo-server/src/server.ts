@@ -89,6 +89,14 @@ export async function startDemoServer(options: StartOptions = {}): Promise<DemoS
     log(
       `warning: @kaudit/sinks has no log plugin yet (${(err as Error).message}); using the demo's fallback appender`,
     );
+    if (
+      backendOptions.log &&
+      backendOptions.log.path !== "-" &&
+      (backendOptions.log.maxSize ?? 0) > 0
+    )
+      log(
+        "warning: the fallback appender does not rotate: --audit-log-maxsize/maxage/maxbackup/compress are not applied",
+      );
     backend = createAuditBackend(backendOptions, { log: fallbackLogPlugin });
   }
   const requests = registry.counter(

@@ -116,3 +116,30 @@ describe("humanDuration (apimachinery duration.HumanDuration)", () => {
     [800 * 86400_000, "2y70d"],
   ])("%d ms → %s", (ms, want) => expect(humanDuration(ms)).toBe(want));
 });
+
+describe("deployment status follows spec changes (no controller, so the store plays one)", () => {
+  it("generation and observedGeneration move together; replicas are reported ready", () => {
+    const deploy = findResource("apps", "v1", "deployments") as ResourceDef;
+    const s = new Store();
+    const spec = {
+      selector: { matchLabels: { a: "b" } },
+      template: { spec: { containers: [{ name: "c", image: "i" }] } },
+    };
+    s.create(
+      deploy,
+      "default",
+      { metadata: { name: "d" }, spec: { ...spec, replicas: 1 } },
+      { manager: "m" },
+    );
+    const cur = s.get(deploy, "default", "d");
+    const next = s.update(
+      deploy,
+      "default",
+      "d",
+      { ...cur, spec: { ...(cur.spec as object), replicas: 4 } },
+      { manager: "m" },
+    );
+    expect(next.metadata.generation).toBe(2);
+    expect(next.status).toMatchObject({ observedGeneration: 2, replicas: 4, readyReplicas: 4 });
+  });
+});

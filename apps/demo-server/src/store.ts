@@ -475,6 +475,7 @@ export class Store {
         JSON.stringify(next.spec) !== JSON.stringify(cur.spec)
       )
         meta.generation += 1;
+      if (meta.generation !== cur.metadata.generation) def.reconcile?.(next);
     }
     const managed = ((cur.metadata.managedFields as unknown[]) ?? []).filter(
       (e) =>

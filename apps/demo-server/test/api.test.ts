@@ -50,6 +50,7 @@ describe("API surface", () => {
     expect(names).toEqual([
       "configmaps",
       "deployments",
+      "events",
       "namespaces",
       "pods",
       "secrets",
@@ -187,6 +188,35 @@ describe("API surface", () => {
       resource: "pods",
       name: "p",
       subresource: "log",
+    });
+  });
+
+  it("kubectl scale goes through deployments/scale (autoscaling/v1 Scale)", async () => {
+    expect((await stack.kubectl(["create", "deployment", "s", "--image=nginx"])).code).toBe(0);
+    const r = await stack.kubectl(["scale", "deployment", "s", "--replicas=4"]);
+    expect(r.stdout).toContain("deployment.apps/s scaled");
+    const scale = await json("GET", "/apis/apps/v1/namespaces/default/deployments/s/scale");
+    expect(scale.body).toMatchObject({
+      kind: "Scale",
+      spec: { replicas: 4 },
+      status: { replicas: 4, selector: "app=s" },
+    });
+    const bad = await json(
+      "PATCH",
+      "/apis/apps/v1/namespaces/default/deployments/s/scale",
+      { spec: { replicas: -1 } },
+      "application/merge-patch+json",
+    );
+    expect(bad.status).toBe(422);
+    await sleep(50);
+    const [g] = requests(
+      stack.auditLog(),
+      (e) => e.objectRef?.subresource === "scale" && e.verb === "patch",
+    );
+    expect(last(g as Event[]).requestObject).toEqual({ spec: { replicas: 4 } });
+    expect(last(g as Event[]).responseObject).toMatchObject({
+      kind: "Scale",
+      spec: { replicas: 4 },
     });
   });
 
