@@ -18,7 +18,7 @@ import {
 } from "@kaudit/api";
 import { attributesFromRequest, isLongRunning, stripManagedFields } from "@kaudit/policy";
 import { formatGoDuration } from "./go-duration";
-import { firstHeader, sourceIPs } from "./ip";
+import { allHeaderValues, firstHeader, sourceIPs } from "./ip";
 import { defaultClock, formatMicroTimeLocal } from "./micro-time";
 import { auditUserAgent, goQuote, htmlEscape, requestURIOf } from "./text";
 
@@ -168,7 +168,7 @@ function userInfoOf(u: UserAttributes): UserInfo {
 /** The Impersonate-* headers of a request as a UserInfo, or undefined when none asks for it. */
 export function requestedImpersonation(req: IncomingMessage): UserInfo | undefined {
   const name = firstHeader(req, "impersonate-user");
-  const groups = req.headersDistinct["impersonate-group"];
+  const groups = allHeaderValues(req, "impersonate-group");
   const uid = firstHeader(req, "impersonate-uid");
   let extra: Record<string, string[]> | undefined;
   for (const key of Object.keys(req.headers)) {
@@ -180,7 +180,7 @@ export function requestedImpersonation(req: IncomingMessage): UserInfo | undefin
       } catch {
         /* keep as sent */
       }
-      extra[k] = req.headersDistinct[key] ?? [];
+      extra[k] = allHeaderValues(req, key) ?? [];
     }
   }
   if (name === undefined && groups === undefined && uid === undefined && extra === undefined)
@@ -834,7 +834,7 @@ export class AuditCore {
     const receivedAt = this.clock();
     let id = req.headers["audit-id"];
     if (typeof id !== "string" || id === "") id = randomUUID();
-    else if (id.includes(",")) id = req.headersDistinct["audit-id"]?.[0] || randomUUID();
+    else if (id.includes(",")) id = firstHeader(req, "audit-id") || randomUUID();
     const ctx = new AuditContext(this, req, receivedAt, id);
     (req as unknown as Record<symbol, AuditContext>)[CTX] = ctx;
     if (typeof target === "function") target(id);

@@ -165,8 +165,16 @@ export function firstHeader(req: IncomingMessage, name: string): string | undefi
   const v = req.headers[name];
   if (v === undefined) return undefined;
   if (typeof v !== "string") return v[0];
-  if (v.includes(",")) return req.headersDistinct[name]?.[0];
+  // headersDistinct keeps repeated headers apart (absent on HTTP/2 compat requests).
+  if (v.includes(",") && req.headersDistinct) return req.headersDistinct[name]?.[0];
   return v;
+}
+
+/** Every value of a request header, repeated headers kept apart. */
+export function allHeaderValues(req: IncomingMessage, name: string): string[] | undefined {
+  if (req.headersDistinct) return req.headersDistinct[name];
+  const v = req.headers[name];
+  return v === undefined ? undefined : typeof v === "string" ? [v] : v;
 }
 
 /**
