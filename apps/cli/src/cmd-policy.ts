@@ -193,7 +193,7 @@ export async function runExplain(ctx: CliContext, options: ExplainOptions): Prom
       );
     }
     const [method, url] = parts.length === 2 ? [parts[0]!, parts[1]!] : ["GET", parts[0]!];
-    if (!/^[A-Za-z]+$/.test(method) || !url.startsWith("/")) {
+    if (!/^[A-Za-z]+$/.test(method) || !(url.startsWith("/") || /^https?:\/\//.test(url))) {
       throw new CliError(
         `kaudit policy explain: --request ${JSON.stringify(options.request)}: expected "METHOD /path", e.g. "GET /api/v1/namespaces/x/pods"`,
         EXIT_USAGE,
