@@ -3,6 +3,7 @@ import type { Event } from "@kaudit/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   call,
+  eventually,
   FIXTURES,
   kubectlBackground,
   requests,
@@ -177,8 +178,11 @@ describe("API surface", () => {
     await sleep(700);
     const out = await logs.stop();
     expect(out.match(/line \d+: hello from the kaudit demo/g)?.length).toBeGreaterThanOrEqual(4);
-    await sleep(100);
-    const [g] = requests(stack.auditLog(), (e) => e.objectRef?.subresource === "log");
+    // the log may be written asynchronously: wait for the request's last stage
+    const [g] = (await eventually(() => {
+      const found = requests(stack.auditLog(), (e) => e.objectRef?.subresource === "log");
+      return found[0]?.some((e) => e.stage === "ResponseComplete") ? found : undefined;
+    })) ?? [undefined];
     expect((g as Event[]).map((e) => e.stage)).toEqual([
       "RequestReceived",
       "ResponseStarted",
@@ -208,11 +212,16 @@ describe("API surface", () => {
       "application/merge-patch+json",
     );
     expect(bad.status).toBe(422);
-    await sleep(50);
-    const [g] = requests(
-      stack.auditLog(),
-      (e) => e.objectRef?.subresource === "scale" && e.verb === "patch",
-    );
+    const [g] = (await eventually(() => {
+      const found = requests(
+        stack.auditLog(),
+        (e) =>
+          e.objectRef?.subresource === "scale" &&
+          e.verb === "patch" &&
+          e.stage === "ResponseComplete",
+      );
+      return found.length > 0 ? found : undefined;
+    })) ?? [undefined];
     expect(last(g as Event[]).requestObject).toEqual({ spec: { replicas: 4 } });
     expect(last(g as Event[]).responseObject).toMatchObject({
       kind: "Scale",
