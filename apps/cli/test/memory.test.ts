@@ -1,6 +1,9 @@
+import { createReadStream, createWriteStream } from "node:fs";
 import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { createGzip } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateLog } from "./generate-log";
 import { kaudit } from "./helpers";
@@ -29,20 +32,23 @@ describe("constant memory on a 300 MB log", () => {
     dir = await mkdtemp(join(tmpdir(), "kaudit-mem-"));
     log = join(dir, "big.jsonl");
     events = await generateLog(log, SIZE);
+    await pipeline(createReadStream(log), createGzip({ level: 1 }), createWriteStream(`${log}.gz`));
   }, 60_000);
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it("analyze streams it", async () => {
-    const r = await kaudit(["analyze", "--json", log], { nodeArgs: ["--import", RSS_REPORTER] });
+  it("analyze streams it, and its gzip'd copy after it", async () => {
+    const r = await kaudit(["analyze", "--json", log, `${log}.gz`], {
+      nodeArgs: ["--import", RSS_REPORTER],
+    });
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as {
       events: number;
       latency: { timed: number; annotations: unknown[] };
     };
-    expect(report.events).toBe(events);
-    expect(report.latency.timed).toBe(events);
+    expect(report.events).toBe(2 * events);
+    expect(report.latency.timed).toBe(2 * events);
     expect(report.latency.annotations.length).toBe(2);
     const rss = maxRss(r.stderr);
     expect(rss).toBeLessThan(RSS_BUDGET);
