@@ -11,7 +11,7 @@
  *    1024 MB; 0 skips it).
  */
 import { spawnSync } from "node:child_process";
-import { createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs";
+import { createWriteStream, existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,7 +43,7 @@ for await (const r of legacyToEvents(splitLines(chunks(input)))) {
 
 let sink = 0;
 const makeBench = () =>
-  new Bench({ time: 700, warmupTime: 150 })
+  new Bench({ time: 700, warmupTime: 150, iterations: 3, warmupIterations: 1 })
     .add("baseline: split lines + JSON.stringify pre-built events", () => {
       const lines = input.toString("utf8").split("\n");
       let bytes = 0;
@@ -105,15 +105,16 @@ for (let round = 0; round < ROUNDS; round++) {
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.table(
-  [...perTask].map(([task, e]) => ({
-    task,
-    "MB/s (median)": median(e.mbPerS).toFixed(1),
-    "× baseline (median)": median(e.ratio).toFixed(2),
-    "× baseline (min–max)": `${Math.min(...e.ratio).toFixed(2)}–${Math.max(...e.ratio).toFixed(2)}`,
-  })),
-);
-if (sink === 0) console.log("(unused)");
+if (ROUNDS > 0)
+  console.table(
+    [...perTask].map(([task, e]) => ({
+      task,
+      "MB/s (median)": median(e.mbPerS).toFixed(1),
+      "× baseline (median)": median(e.ratio).toFixed(2),
+      "× baseline (min–max)": `${Math.min(...e.ratio).toFixed(2)}–${Math.max(...e.ratio).toFixed(2)}`,
+    })),
+  );
+if (ROUNDS > 0 && sink === 0) console.log("(unused)");
 
 const bigMb = Number(process.env.LEGACY_BENCH_MB ?? 1024);
 if (bigMb > 0) {
@@ -130,11 +131,16 @@ if (bigMb > 0) {
       out.end((e?: Error | null) => (e ? reject(e) : resolve())),
     );
     const size = statSync(file).size;
-    const child = fileURLToPath(new URL("./rss-child.ts", import.meta.url));
+    const child = fileURLToPath(new URL("./rss-child.mjs", import.meta.url));
+    // Like a CLI: plain node on the built package when there is one (`pnpm build`), else tsx on src.
+    const dist = fileURLToPath(new URL("../dist/index.js", import.meta.url));
+    const src = fileURLToPath(new URL("../src/index.ts", import.meta.url));
+    const useDist = existsSync(dist);
     const runChild = (...args: string[]) => {
-      const res = spawnSync(process.execPath, ["--import", "tsx", child, file, ...args], {
-        encoding: "utf8",
-      });
+      const argv = useDist
+        ? [child, file, dist, ...args]
+        : ["--import", "tsx", child, file, src, ...args];
+      const res = spawnSync(process.execPath, argv, { encoding: "utf8" });
       if (res.status !== 0) throw new Error(`rss child failed: ${res.stderr}`);
       return JSON.parse(res.stdout.trim().split("\n").pop()!) as {
         maxRssBytes: number;
@@ -148,7 +154,7 @@ if (bigMb > 0) {
     const full = runChild();
     console.log(
       `peak RSS converting ${(size / 1e6).toFixed(0)} MB (${full.events} events, ${full.errors} errors, ${(full.bytesOut / 1e6).toFixed(0)} MB JSON) in ${(full.ms / 1000).toFixed(1)} s ` +
-        `(${(size / 1e6 / (full.ms / 1000)).toFixed(1)} MB/s): ${(full.maxRssBytes / 2 ** 20).toFixed(1)} MiB; node + tsx with the modules loaded and idle: ${(idle.maxRssBytes / 2 ** 20).toFixed(1)} MiB`,
+        `(${(size / 1e6 / (full.ms / 1000)).toFixed(1)} MB/s): ${(full.maxRssBytes / 2 ** 20).toFixed(1)} MiB; the same process with the module loaded and idle: ${(idle.maxRssBytes / 2 ** 20).toFixed(1)} MiB (${useDist ? "node on dist/" : "node + tsx on src/"})`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });

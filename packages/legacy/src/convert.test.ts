@@ -428,3 +428,40 @@ describe("LegacyConverter", () => {
     expect(out).toHaveLength(1);
   });
 });
+
+describe("splitLines → legacyToEvents over a byte stream", () => {
+  it("reads a CRLF file with a BOM, an over-long line and invalid UTF-8, in small chunks", async () => {
+    const { Readable } = await import("node:stream");
+    const { splitLines } = await import("./split-lines");
+    const g4 = fixture("advanced-legacy.k8s-1.8-docs.log").filter((l) => l !== "");
+    const text = `\ufeff${g4[0]}\r\n${"x".repeat(500)}\r\n\r\n${g4[1]}\r\n`;
+    const bytes = Buffer.concat([Buffer.from(text), Buffer.from([0x41, 0xff, 0x0a])]);
+    const chunks = [];
+    for (let i = 0; i < bytes.length; i += 7) chunks.push(bytes.subarray(i, i + 7));
+    const rs = await collect(splitLines(Readable.from(chunks), { maxLineBytes: 400 }));
+    expect(events(rs)).toEqual([
+      G4_18,
+      {
+        ...G4_18,
+        stage: "ResponseComplete",
+        responseStatus: { metadata: {}, code: 200 },
+        stageTimestamp: null,
+      },
+    ]);
+    expect(errors(rs).map((e) => [e.line, e.column])).toEqual([
+      [2, 1],
+      [5, 2],
+    ]);
+    expect(errors(rs)[0]!.message).toMatch(/500 bytes long/);
+    expect(errors(rs)[1]!.message).toMatch(/not UTF-8/);
+  });
+
+  it("legacyToEventBatches yields the same results as legacyToEvents", async () => {
+    const { legacyToEventBatches } = await import("./convert");
+    const lines = [req("a"), G5("g"), "bad", resp("a", 200), req("b")];
+    const flat: LegacyConversionResult[] = [];
+    for await (const batch of legacyToEventBatches(lines)) flat.push(...batch);
+    expect(flat).toEqual(await collect(lines));
+    expect(flat).toHaveLength(4);
+  });
+});

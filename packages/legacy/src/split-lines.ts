@@ -121,6 +121,7 @@ async function* lineBatches(
   let skipping = false; // inside an over-long line
   let skipped = 0;
   let first = true;
+  let lastByte = 0; // the last byte of the previous chunk, for a \r\n split across chunks
   for await (const chunk of source) {
     const buf =
       typeof chunk === "string"
@@ -156,6 +157,7 @@ async function* lineBatches(
       if (nl === -1) {
         const rest = buf.length - start;
         if (rest === 0) break;
+        lastByte = buf[buf.length - 1]!;
         if (skipping) skipped += rest;
         else if (partBytes + rest > max) {
           skipping = true;
@@ -170,7 +172,9 @@ async function* lineBatches(
         break;
       }
       if (skipping) {
-        batch.push(tooLong(skipped + (nl - start), max));
+        // Like other lines, the length does not count a `\r` before the newline.
+        const prev = nl > start ? buf[nl - 1] : lastByte;
+        batch.push(tooLong(skipped + (nl - start) - (prev === 0x0d ? 1 : 0), max));
         skipping = false;
         skipped = 0;
       } else {
