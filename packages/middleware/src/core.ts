@@ -4,6 +4,8 @@ import type { Duplex } from "node:stream";
 import {
   attachRawJSON,
   type Event,
+  type Issue,
+  KauditError,
   type Level,
   levelAtLeast,
   type ObjectReference,
@@ -775,6 +777,63 @@ export interface Exchange {
   invoke: () => unknown;
 }
 
+/** Invalid audit middleware options; `issues` names every bad field. */
+export class AuditOptionsError extends KauditError {
+  /** Every problem found, each with its field path (`options.sink`, …). */
+  readonly issues: Issue[];
+  constructor(issues: Issue[]) {
+    super(`invalid audit options: ${issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, {
+      name: "AuditOptionsError",
+    });
+    this.issues = issues;
+  }
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return "an array";
+  return typeof v === "object" ? "an object" : `${typeof v} ${JSON.stringify(v) ?? String(v)}`;
+}
+
+function validateOptions(o: AuditOptions): void {
+  const issues: Issue[] = [];
+  const fn = (path: string, v: unknown) => {
+    if (v !== undefined && typeof v !== "function")
+      issues.push({ path, message: `expected a function, got ${describe(v)}` });
+  };
+  if (typeof (o.sink as { processEvents?: unknown }).processEvents !== "function") {
+    issues.push({
+      path: "options.sink",
+      message: `expected a Sink with processEvents(events), got ${describe(o.sink)}`,
+    });
+  }
+  if (typeof (o.policy as { evaluate?: unknown }).evaluate !== "function") {
+    issues.push({
+      path: "options.policy",
+      message: `expected a PolicyEvaluator with evaluate(attrs), got ${describe(o.policy)}`,
+    });
+  }
+  fn("options.longRunningCheck", o.longRunningCheck);
+  fn("options.authenticate", o.authenticate);
+  fn("options.resolveAttributes", o.resolveAttributes);
+  fn("options.authorizeImpersonation", o.authorizeImpersonation);
+  fn("options.clock", o.clock);
+  if (o.captureBodies !== undefined && typeof o.captureBodies !== "boolean") {
+    issues.push({
+      path: "options.captureBodies",
+      message: `expected a boolean, got ${describe(o.captureBodies)}`,
+    });
+  }
+  const max = o.maxBodyBytes;
+  if (max !== undefined && !(typeof max === "number" && Number.isFinite(max) && max >= 0)) {
+    issues.push({
+      path: "options.maxBodyBytes",
+      message: `expected a non-negative number of bytes, got ${describe(max)}`,
+    });
+  }
+  if (issues.length > 0) throw new AuditOptionsError(issues);
+}
+
 /** The one implementation behind withAudit, auditMiddleware and fastifyAudit. */
 export class AuditCore {
   readonly sink: Sink;
@@ -791,15 +850,10 @@ export class AuditCore {
     this.options = options;
     this.sink = options.sink;
     this.policy = options.policy;
+    validateOptions(options);
     this.clock = options.clock ?? defaultClock;
     this.captureBodies = options.captureBodies !== false;
-    const max = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
-    if (!(Number.isFinite(max) && max >= 0)) {
-      throw new TypeError(
-        `audit options.maxBodyBytes: expected a non-negative number, got ${String(max)}`,
-      );
-    }
-    this.maxBodyBytes = max;
+    this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
     this.format = formatMicroTimeLocal;
     this.strip = stripManagedFields;
     this.longRunning = options.longRunningCheck ?? ((_req, attrs) => isLongRunning(attrs));
@@ -974,7 +1028,12 @@ export class AuditCore {
       const requested = requestedImpersonation(ex.req);
       if (requested) {
         const t0 = performance.now();
-        const allowed = authorize(ex.req, requested, user);
+        let allowed: boolean | Promise<boolean>;
+        try {
+          allowed = authorize(ex.req, requested, user);
+        } catch (err) {
+          return this.invokeFailed(ctx, err);
+        }
         const after = (yes: boolean): unknown => {
           ctx.addLatency("impersonation", performance.now() - t0);
           if (!yes) {

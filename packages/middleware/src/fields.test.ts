@@ -9,7 +9,7 @@ import {
   setImpersonatedUser,
   withAudit,
 } from "./index";
-import { fixedPolicy, listen, MemorySink, rawExchange, request } from "./test-helpers";
+import { fixedPolicy, listen, MemorySink, rawExchange, recovering, request } from "./test-helpers";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => unknown;
 const closers: (() => Promise<void>)[] = [];
@@ -369,6 +369,38 @@ describe("event fields (§6.2)", () => {
       expect(evs[1]?.impersonatedUser).toBeUndefined();
     });
 
+    for (const mode of ["sync", "async"] as const) {
+      it(`an impersonation hook that fails (${mode}) is a Panic, the error passed on`, async () => {
+        const sink = new MemorySink();
+        const errors: unknown[] = [];
+        const boom = new Error("authorizer down");
+        const srv = await listen(
+          recovering(
+            withAudit((_q, s) => s.end(), {
+              sink,
+              policy: fixedPolicy("Metadata"),
+              authorizeImpersonation:
+                mode === "sync"
+                  ? () => {
+                      throw boom;
+                    }
+                  : async () => Promise.reject(boom),
+            }),
+            errors,
+          ),
+        );
+        closers.push(srv.close);
+        const r = await request(srv.port, { headers: { "Impersonate-User": "bob" } });
+        expect(r.status).toBe(500);
+        const evs = await sink.final(r.headers["audit-id"] as string);
+        expect(evs.map((e) => [e.stage, e.responseStatus?.message])).toEqual([
+          ["RequestReceived", undefined],
+          ["Panic", "APIServer panic'd: authorizer down"],
+        ]);
+        expect(errors).toEqual([boom]);
+      });
+    }
+
     it("without an authorisation hook the headers are not trusted", async () => {
       const { evs } = await one({}, { headers: { "Impersonate-User": "bob" } });
       expect(evs[1]?.impersonatedUser).toBeUndefined();
@@ -538,5 +570,41 @@ describe("failed authentication (§7.3)", () => {
       expect(sink.events).toEqual([]);
       expect(policy.seen[0]?.user).toBeUndefined();
     }
+  });
+});
+
+describe("options are checked up front", () => {
+  it("every bad field is named", async () => {
+    const { AuditOptionsError } = await import("./index");
+    let err: unknown;
+    try {
+      withAudit((_q, s) => s.end(), {
+        sink: {} as never,
+        policy: { evaluate: "no" } as never,
+        maxBodyBytes: -1,
+        authenticate: 5 as never,
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(AuditOptionsError);
+    expect((err as InstanceType<typeof AuditOptionsError>).issues).toEqual([
+      {
+        path: "options.sink",
+        message: "expected a Sink with processEvents(events), got an object",
+      },
+      {
+        path: "options.policy",
+        message: "expected a PolicyEvaluator with evaluate(attrs), got an object",
+      },
+      { path: "options.authenticate", message: "expected a function, got number 5" },
+      {
+        path: "options.maxBodyBytes",
+        message: "expected a non-negative number of bytes, got number -1",
+      },
+    ]);
+    expect((err as Error).message).toBe(
+      "invalid audit options: options.sink: expected a Sink with processEvents(events), got an object; options.policy: expected a PolicyEvaluator with evaluate(attrs), got an object; options.authenticate: expected a function, got number 5; options.maxBodyBytes: expected a non-negative number of bytes, got number -1",
+    );
   });
 });

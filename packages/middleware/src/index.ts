@@ -2,6 +2,7 @@ export {
   ANNOTATION_REQUEST_OBJECT_OMITTED,
   ANNOTATION_RESPONSE_OBJECT_OMITTED,
   type AuditOptions,
+  AuditOptionsError,
 } from "./core";
 export {
   auditErrorHandler,
