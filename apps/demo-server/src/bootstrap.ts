@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { generate } from "selfsigned";
 import { stringify as toYAML } from "yaml";
+import { DemoConfigError } from "./auth";
 
 /** A PEM certificate and key. */
 export interface CertPair {
@@ -141,7 +142,7 @@ export async function ensureDemoFiles(opts: {
   let certFile = opts.certFile ? resolve(opts.certFile) : "";
   let keyFile = opts.keyFile ? resolve(opts.keyFile) : "";
   if (!certFile !== !keyFile)
-    throw new Error("--tls-cert-file and --tls-private-key-file must be given together");
+    throw new DemoConfigError("--tls-cert-file and --tls-private-key-file must be given together");
   if (!certFile) {
     certFile = join(dataDir, "apiserver.crt");
     keyFile = join(dataDir, "apiserver.key");

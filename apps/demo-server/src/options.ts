@@ -223,7 +223,7 @@ export function parseGoDuration(s: string): number {
     if (rest[0] === "-") sign = -1;
     rest = rest.slice(1);
   }
-  if (rest === "") throw new Error(`time: invalid duration ${JSON.stringify(s)}`);
+  if (rest === "") throw new DemoConfigError(`time: invalid duration ${JSON.stringify(s)}`);
   let total = 0;
   re.lastIndex = 0;
   let pos = 0;
@@ -233,7 +233,7 @@ export function parseGoDuration(s: string): number {
     total += Number(m[1]) * (unit[m[2] as string] as number);
     pos = re.lastIndex;
   }
-  if (pos !== rest.length) throw new Error(`time: invalid duration ${JSON.stringify(s)}`);
+  if (pos !== rest.length) throw new DemoConfigError(`time: invalid duration ${JSON.stringify(s)}`);
   return sign * total;
 }
 

@@ -9,7 +9,13 @@ import { withAudit } from "@kaudit/middleware";
 import { createPolicyEvaluator, loadPolicyFile } from "@kaudit/policy";
 import { auditMetrics, createAuditBackend, type MetricsRegistry } from "@kaudit/sinks";
 import { type ApiHandler, createApiHandler } from "./api-handler";
-import { createAuthenticator, createAuthorizer, loadTokenFile, parseAbacFile } from "./auth";
+import {
+  createAuthenticator,
+  createAuthorizer,
+  DemoConfigError,
+  parseAbacFile,
+  parseTokenFile,
+} from "./auth";
 import { type DemoFiles, ensureDemoFiles, kubeconfigYAML } from "./bootstrap";
 import { fallbackLogPlugin } from "./fallback-log";
 import { SimpleRegistry } from "./metrics";
@@ -63,9 +69,18 @@ export async function startDemoServer(options: StartOptions = {}): Promise<DemoS
     keyFile: flags["tls-private-key-file"] as string,
     tokenFile: flags["token-auth-file"] as string,
   });
-  const tokens = loadTokenFile(files.tokenFile);
+  const readConfig = (flag: string, path: string): string => {
+    try {
+      return readFileSync(path, "utf8");
+    } catch (e) {
+      throw new DemoConfigError(`--${flag} ${path}: ${(e as Error).message}`);
+    }
+  };
+  const tokens = parseTokenFile(readConfig("token-auth-file", files.tokenFile), files.tokenFile);
   const abacFile = flags["authorization-policy-file"] as string;
-  const abac = abacFile ? parseAbacFile(readFileSync(abacFile, "utf8"), abacFile) : [];
+  const abac = abacFile
+    ? parseAbacFile(readConfig("authorization-policy-file", abacFile), abacFile)
+    : [];
   const authenticate = createAuthenticator(tokens, {
     anonymous: flags["anonymous-auth"] as boolean,
   });
@@ -163,13 +178,20 @@ export async function startDemoServer(options: StartOptions = {}): Promise<DemoS
     },
   );
   server.keepAliveTimeout = 5000;
-  await new Promise<void>((ok, fail) => {
-    server.once("error", fail);
-    server.listen(flags.port as number, flags["bind-address"] as string, () => {
-      server.off("error", fail);
-      ok();
+  try {
+    await new Promise<void>((ok, fail) => {
+      server.once("error", fail);
+      server.listen(flags.port as number, flags["bind-address"] as string, () => {
+        server.off("error", fail);
+        ok();
+      });
     });
-  });
+  } catch (err) {
+    await backend.shutdown();
+    throw new DemoConfigError(
+      `cannot serve on ${flags["bind-address"]}:${flags.port}: ${(err as Error).message}`,
+    );
+  }
   const port = (server.address() as AddressInfo).port;
   const host = flags["bind-address"] as string;
   const urlHost =
