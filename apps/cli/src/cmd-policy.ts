@@ -207,7 +207,7 @@ export async function runExplain(ctx: CliContext, options: ExplainOptions): Prom
   } else {
     await prepareInputs(ctx, [options.event!], "reading");
     let errors = 0;
-    for await (const r of readEvents(options.event!, { stdin: ctx.stdin })) {
+    for await (const r of readEvents(options.event!, { validate: true, stdin: ctx.stdin })) {
       if ("problem" in r) {
         errors++;
         ctx.report(r.problem);
@@ -255,7 +255,7 @@ export interface SimulationReport {
   };
   /** Kept events whose decided level is above the recorded one: their missing bodies cannot be recovered. */
   belowPolicyLevel: number;
-  /** Events (or lines) that could not be read. */
+  /** Problems reported for lines or events that were left out (unreadable, invalid). */
   problems: number;
 }
 
@@ -307,6 +307,7 @@ export async function runSimulate(
   try {
     for (const name of logs) {
       for await (const r of readEvents(name, {
+        validate: true,
         stdin: ctx.stdin,
         onBytes: (n) => progress.add(n),
       })) {
@@ -408,7 +409,7 @@ export function renderSimulation(report: SimulationReport, c: CliContext["out"])
   if (report.problems > 0)
     lines.push(
       c.red(
-        `${report.problems} line${report.problems === 1 ? "" : "s"} could not be read (see stderr)`,
+        `${report.problems} problem${report.problems === 1 ? "" : "s"} in the input: those lines or events were left out (see stderr)`,
       ),
     );
   return `${lines.join("\n")}\n`;

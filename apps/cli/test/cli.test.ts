@@ -651,6 +651,19 @@ describe("kaudit policy simulate: bad input", () => {
   });
 });
 
+describe("invalid events are reported, left out, and make the exit code 1", () => {
+  it.each([
+    [["policy", "simulate", "--policy", "gce-configure-helper-policy.yaml"]],
+    [["analyze"]],
+    [["policy", "explain", "--policy", "gce-configure-helper-policy.yaml", "--event"]],
+  ])("%j", async (cmd) => {
+    const r = await kaudit([...cmd, "fal_01_003.json"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("fal_01_003.json:1:1: auditID: Required value");
+    expect(r.stdout).not.toContain("1 events");
+  });
+});
+
 describe("kaudit convert: invalid YAML", () => {
   it("says where, exit 1", async () => {
     await writeFile(
