@@ -159,6 +159,31 @@ describe("bodies by level (§6.3)", () => {
     }
   });
 
+  it("a successful delete answered with a Status is copied at Metadata", async () => {
+    const { rc } = await run(
+      "Metadata",
+      { method: "DELETE", path: "/api/v1/namespaces/d/pods/x" },
+      (_q, res) => {
+        res.setHeader("Content-Type", "application/json");
+        res.end(
+          JSON.stringify({
+            kind: "Status",
+            apiVersion: "v1",
+            metadata: {},
+            status: "Success",
+            details: { name: "x", kind: "pods", uid: "u" },
+          }),
+        );
+      },
+    );
+    expect(rc.responseStatus).toEqual({
+      metadata: {},
+      status: "Success",
+      details: { name: "x", kind: "pods", uid: "u" },
+      code: 200,
+    });
+  });
+
   it("bodies over maxBodyBytes are left out with an annotation; handler and client unaffected", async () => {
     const big = { kind: "ConfigMap", data: { blob: "z".repeat(5000) } };
     const { r, rc } = await run(

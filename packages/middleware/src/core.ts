@@ -261,6 +261,9 @@ export class AuditContext {
   private explicitResponse = false;
   private isHead = false;
   private resourceWrite = false;
+  private successNeverStatus = false;
+  /** Milliseconds spent inside the response's write/end calls (the `response-write` layer). */
+  writeMs = 0;
   /** Milliseconds spent per kube latency layer. */
   latencies: Record<string, number> | undefined;
 
@@ -341,6 +344,11 @@ export class AuditContext {
     this.isHead = req.method === "HEAD";
     this.resourceWrite =
       attrs.isResourceRequest && (attrs.verb === "create" || attrs.verb === "update");
+    this.successNeverStatus =
+      !attrs.isResourceRequest ||
+      attrs.verb === "get" ||
+      attrs.verb === "list" ||
+      attrs.verb === "watch";
     return event;
   }
 
@@ -451,8 +459,10 @@ export class AuditContext {
     const code = this.codeWritten ?? res.statusCode;
     if (code === 204 || code === 304) return;
     if (!isJSONType(res.getHeader("content-type"))) return;
-    // Below RequestResponse the body is only looked at for a Status, which is small.
+    // Below RequestResponse the body is only looked at for a Status, which is small — and a
+    // successful read (or non-resource request) never answers with one: skip those.
     const full = event.level === "RequestResponse" && !this.explicitResponse;
+    if (!full && code < 300 && this.successNeverStatus) return;
     this.resTap = new BodyTap(
       full ? this.core.maxBodyBytes : Math.min(this.core.maxBodyBytes, STATUS_SCAN_LIMIT),
     );
@@ -688,6 +698,7 @@ export class AuditContext {
   private writeLatency(event: Event): void {
     const total = this.core.clock() - this.receivedAt;
     if (!(total > 500)) return;
+    if (this.writeMs > 0) this.addLatency("response-write", this.writeMs);
     const l = this.latencies;
     if (l)
       for (const [layer, ms] of Object.entries(l))
@@ -1112,7 +1123,7 @@ function auditWrite(this: HookedResponse, chunk: unknown, encoding?: unknown) {
   const t0 = performance.now();
   // biome-ignore lint/complexity/noArguments: forwarding every argument unchanged
   const ok = hooks.write.apply(this, arguments as unknown as unknown[]);
-  hooks.ctx.addLatency("response-write", performance.now() - t0);
+  hooks.ctx.writeMs += performance.now() - t0;
   hooks.ctx.onResponseChunk(this, chunk, typeof encoding === "string" ? encoding : undefined);
   return ok;
 }
@@ -1122,7 +1133,7 @@ function auditEnd(this: HookedResponse, chunk?: unknown, encoding?: unknown) {
   const t0 = performance.now();
   // biome-ignore lint/complexity/noArguments: forwarding every argument unchanged
   const r = hooks.end.apply(this, arguments as unknown as unknown[]);
-  hooks.ctx.addLatency("response-write", performance.now() - t0);
+  hooks.ctx.writeMs += performance.now() - t0;
   if (!wasEnded && chunk != null && typeof chunk !== "function") {
     hooks.ctx.onResponseChunk(this, chunk, typeof encoding === "string" ? encoding : undefined);
   }
