@@ -228,6 +228,8 @@ export async function main(argv: string[], ctx: CliContext = createContext()): P
   } catch (e) {
     if (e instanceof CommanderError) {
       if (e.code === "commander.helpDisplayed" || e.code === "commander.version") return EXIT_OK;
+      // `kaudit help <cmd>` exits 0; help shown because a command is missing exits non-zero.
+      if (e.code === "commander.help" && e.exitCode === 0) return EXIT_OK;
       return EXIT_USAGE;
     }
     if (CliError.isInstance(e)) {

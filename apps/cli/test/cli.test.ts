@@ -73,6 +73,18 @@ describe("kaudit (framework)", () => {
     expect(r.stdout).toBe("");
   });
 
+  it("`kaudit help validate` prints that command's help, exit 0", async () => {
+    const r = await kaudit(["help", "validate"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Usage: kaudit validate");
+  });
+
+  it("`kaudit policy` without a subcommand is a usage error", async () => {
+    const r = await kaudit(["policy"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Usage: kaudit policy");
+  });
+
   it("no command at all is a usage error (help on stderr, exit 2)", async () => {
     const r = await kaudit([]);
     expect(r.code).toBe(2);
