@@ -704,6 +704,16 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
     const sub = attrs.subresource;
     if (sub && !def.subresources[sub]) throw pathNotFound();
     if (!def.namespaced && attrs.namespace && attrs.resource !== "namespaces") throw pathNotFound();
+    if (def.namespaced && !ns && attrs.verb !== "list" && attrs.verb !== "watch") {
+      // kube serves namespaced kinds cluster-wide only for list and watch
+      if (attrs.name) throw pathNotFound();
+      throw new StatusError(
+        405,
+        "MethodNotAllowed",
+        "the server does not allow this method on the requested resource",
+        {},
+      );
+    }
     const verb = attrs.verb;
     const gv = def.group ? `${def.group}/${def.version}` : def.version;
     const accept = acceptOf(req);

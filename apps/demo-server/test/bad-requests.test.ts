@@ -127,6 +127,15 @@ describe("bad requests", () => {
       message: "Request entity too large: limit is 3145728",
     },
     {
+      name: "create without a namespace",
+      method: "POST",
+      path: "/api/v1/configmaps",
+      body: '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"x"}}',
+      status: 405,
+      reason: "MethodNotAllowed",
+      message: "the server does not allow this method on the requested resource",
+    },
+    {
       name: "unsupported patch type",
       method: "PATCH",
       path: "/api/v1/namespaces/default/configmaps/taken",
