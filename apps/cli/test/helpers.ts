@@ -1,8 +1,15 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The CLI entry point (needs `pnpm turbo run build --filter=kaudit...` first; turbo builds before tests in CI). */
 export const BIN = fileURLToPath(new URL("../bin/kaudit.js", import.meta.url));
+if (!existsSync(new URL("../dist/index.js", import.meta.url))) {
+  throw new Error(
+    "apps/cli/dist is missing: run `pnpm turbo run build --filter=kaudit...` before the end-to-end tests",
+  );
+}
+
 /** The fixtures directory. */
 export const FIX = fileURLToPath(new URL("./__fixtures__/", import.meta.url));
 
