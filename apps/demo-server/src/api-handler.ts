@@ -795,6 +795,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
           return;
         }
         const o = store.create(def, ns, body, { manager: mgr, dryRun });
+        if (def.kind === "Pod" && !dryRun) podEvents(o);
         send(res, 201, o);
         return;
       }
@@ -910,6 +911,66 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       }
       default:
         throw methodNotSupported(def, verb);
+    }
+  }
+
+  /** The events a scheduler and kubelet would record for a new pod (not audited: no request). */
+  function podEvents(pod: Obj): void {
+    const evDef = findResource("", "v1", "events");
+    if (!evDef) return;
+    const m = pod.metadata;
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const containers =
+      (pod.spec as { containers?: { name: string; image?: string }[] })?.containers ?? [];
+    const node = (pod.spec as { nodeName?: string })?.nodeName ?? "kaudit-demo-node";
+    const list: [string, string, string, string | undefined][] = [
+      [
+        "Scheduled",
+        `Successfully assigned ${m.namespace}/${m.name} to ${node}`,
+        "default-scheduler",
+        undefined,
+      ],
+    ];
+    for (const c of containers) {
+      const fieldPath = `spec.containers{${c.name}}`;
+      list.push([
+        "Pulled",
+        `Container image "${c.image}" already present on machine`,
+        "kubelet",
+        fieldPath,
+      ]);
+      list.push(["Created", `Created container: ${c.name}`, "kubelet", fieldPath]);
+      list.push(["Started", `Started container ${c.name}`, "kubelet", fieldPath]);
+    }
+    // kube names events <object>.<hex nanoseconds>, so names sort in time order
+    const base = BigInt(Date.now()) * 1_000_000n;
+    for (const [i, [reason, message, component, fieldPath]] of list.entries()) {
+      store.create(
+        evDef,
+        m.namespace,
+        {
+          metadata: { name: `${m.name}.${(base + BigInt(i)).toString(16)}` },
+          involvedObject: {
+            kind: "Pod",
+            namespace: m.namespace,
+            name: m.name,
+            uid: m.uid,
+            apiVersion: "v1",
+            resourceVersion: m.resourceVersion,
+            ...(fieldPath ? { fieldPath } : {}),
+          },
+          reason,
+          message,
+          source: component === "kubelet" ? { component, host: node } : { component },
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+          type: "Normal",
+          reportingComponent: component,
+          reportingInstance: component === "kubelet" ? node : "",
+        },
+        { manager: component },
+      );
     }
   }
 

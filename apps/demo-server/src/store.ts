@@ -159,6 +159,11 @@ export function selects(sel: Selector | undefined, obj: Obj): boolean {
     if (k === "status.phase") return (obj.status as { phase?: string } | undefined)?.phase;
     if (k === "spec.nodeName") return (obj.spec as { nodeName?: string } | undefined)?.nodeName;
     if (k === "type") return obj.type as string | undefined;
+    if (k.startsWith("involvedObject.")) {
+      const v = (obj.involvedObject as Record<string, unknown> | undefined)?.[k.slice(15)];
+      return typeof v === "string" ? v : undefined;
+    }
+    if (k === "reason") return obj.reason as string | undefined;
     return undefined;
   });
 }

@@ -238,3 +238,28 @@ describe("API surface", () => {
     expect(r.body).toMatch(/^apiserver_audit_event_total \d+$/m);
   });
 });
+
+describe("pod events", () => {
+  it("a new pod gets the scheduler's and kubelet's events; kubectl describe shows them in order", async () => {
+    const stack = await startStack();
+    try {
+      await stack.kubectl(["run", "web", "--image=nginx:1.27"]);
+      const d = await stack.kubectl(["describe", "pod", "web"]);
+      const reasons = [...d.stdout.matchAll(/^\s+Normal\s+(\w+)\s/gm)].map((m) => m[1]);
+      expect(reasons).toEqual(["Scheduled", "Pulled", "Created", "Started"]);
+      const ev = await stack.kubectl([
+        "get",
+        "events",
+        "--field-selector=reason=Started",
+        "--no-headers",
+      ]);
+      expect(ev.stdout).toMatch(/Normal\s+Started\s+pod\/web\s+Started container web/);
+      await stack.server.shutdown();
+      // the GCE policy drops events (level None)
+      expect(stack.auditLog().some((e) => e.objectRef?.resource === "events")).toBe(false);
+      expect(stack.auditLog().some((e) => e.objectRef?.resource === "pods")).toBe(true);
+    } finally {
+      await stack.stop();
+    }
+  });
+});
