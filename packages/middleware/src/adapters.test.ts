@@ -318,3 +318,53 @@ describe("Fastify: a hijacked long-running reply", () => {
     ]);
   });
 });
+
+describe("Express: mounting details", () => {
+  it("a body parser mounted before the middleware: the body is reported as missed, not lost silently", async () => {
+    const sink = new MemorySink();
+    const app = express();
+    app.use(express.json());
+    app.use(auditMiddleware({ sink, policy: fixedPolicy("Request") }));
+    app.post("/api/v1/namespaces/d/configmaps", (req, res) => {
+      res.status(201).json(req.body);
+    });
+    const server: Server = await new Promise((r) => {
+      const s = app.listen(0, "127.0.0.1", () => r(s));
+    });
+    closers.push(() => new Promise((r) => server.close(() => r())));
+    const r = await request((server.address() as AddressInfo).port, {
+      method: "POST",
+      path: "/api/v1/namespaces/d/configmaps",
+      headers: { "Content-Type": "application/json" },
+      body: '{"kind":"ConfigMap","metadata":{"name":"c"}}',
+    });
+    expect(r.status).toBe(201);
+    const evs = await sink.final(r.headers["audit-id"] as string);
+    expect(evs[1]?.requestObject).toBeUndefined();
+    expect(evs[1]?.annotations).toEqual({
+      "kaudit.dev/request-object-omitted": "body was read before the audit middleware saw it",
+    });
+  });
+
+  it("mounted under a path prefix: requestURI and attributes use the original URL", async () => {
+    const sink = new MemorySink();
+    const app = express();
+    const router = express.Router();
+    router.use(auditMiddleware({ sink, policy: fixedPolicy("Metadata") }));
+    router.get("/api/v1/namespaces/d/pods/p", (_req, res) => {
+      res.json({});
+    });
+    app.use("/cluster-a", router);
+    const server: Server = await new Promise((r) => {
+      const s = app.listen(0, "127.0.0.1", () => r(s));
+    });
+    closers.push(() => new Promise((r) => server.close(() => r())));
+    const r = await request((server.address() as AddressInfo).port, {
+      path: "/cluster-a/api/v1/namespaces/d/pods/p",
+    });
+    const evs = await sink.final(r.headers["audit-id"] as string);
+    expect(evs[1]?.requestURI).toBe("/cluster-a/api/v1/namespaces/d/pods/p");
+    expect(evs[1]?.verb).toBe("get");
+    expect(evs[1]?.objectRef).toBeUndefined();
+  });
+});
