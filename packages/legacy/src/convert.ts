@@ -1,8 +1,15 @@
 import type { Event, ObjectReference, Status, UserInfo } from "@kaudit/api";
 import { LegacyParseError } from "./errors";
 import { formatLegacyLine } from "./format";
-import { type LegacyRecord, parseLine } from "./parse";
-import { type LegacyRequestInfo, requestInfo } from "./request-info";
+import {
+  type Layout,
+  scanLine,
+  scanned,
+  scannedList,
+  scannedResponse,
+  scannedValue,
+} from "./parse";
+import { type LegacyRequestInfo, resolveRequest } from "./request-info";
 import { LINE_BATCHES, type LineSource } from "./split-lines";
 import { type ParsedTime, toMicroTime } from "./time";
 
@@ -84,42 +91,55 @@ function statusFor(code: number): Status {
   return code === 0 ? { metadata: {} } : { metadata: {}, code };
 }
 
-/** Builds the v1 event of a G4/G5 line, or of a G1–G3 request line (without its response). */
-function eventFrom(r: LegacyRecord, time: ParsedTime): Event {
-  const basic = r.kind === "request";
-  const uri = r.uri ?? "";
-  const method = r.method ?? "";
+/**
+ * Builds the v1 event of the line just scanned (a G4/G5 line, or a G1–G3 request line without
+ * its response), straight from the scanned values: no LegacyRecord in between.
+ */
+function eventFromScan(layout: Layout): Event {
+  const basic = layout.kind === "request";
+  const v = scannedValue;
+  const uri = v(10) ?? "";
+  const method = v(3) ?? "";
   // G1–G3 have the HTTP method, G4/G5 the verb (which RequestInfo only needs for list/watch names).
-  const info = requestInfo(basic ? method : (VERB_METHOD[method] ?? method.toUpperCase()), uri);
+  const info = resolveRequest(basic ? method : (VERB_METHOD[method] ?? method.toUpperCase()), uri);
   const verb = basic ? info.verb : method;
   const user: UserInfo = {};
-  if (r.user !== undefined && r.user !== "") user.username = r.user;
-  if (r.groups !== undefined) user.groups = r.groups;
+  const username = v(4);
+  if (username !== undefined && username !== "" && username !== "<none>") user.username = username;
+  const groups = scannedList(5);
+  if (groups !== undefined) user.groups = groups;
   let impersonatedUser: UserInfo | undefined;
-  if (r.as !== undefined || r.asgroups !== undefined) {
+  const rawAs = v(6);
+  const as = rawAs === "<self>" ? undefined : rawAs;
+  const asgroups = scannedList(7);
+  if (as !== undefined || asgroups !== undefined) {
     impersonatedUser = {};
-    if (r.as !== undefined && r.as !== "") impersonatedUser.username = r.as;
-    if (r.asgroups !== undefined) impersonatedUser.groups = r.asgroups;
+    if (as !== undefined && as !== "") impersonatedUser.username = as;
+    if (asgroups !== undefined) impersonatedUser.groups = asgroups;
   }
-  const objectRef = objectRefFrom(info, r.namespace);
-  const received = toMicroTime(time);
-  const stage = (basic ? "RequestReceived" : (r.stage ?? "")) as Event["stage"];
+  const rawNs = v(9);
+  const objectRef = objectRefFrom(info, rawNs === "<none>" ? undefined : rawNs);
+  const received = toMicroTime(scanned.time);
+  const stage = (basic ? "RequestReceived" : (v(1) ?? "")) as Event["stage"];
+  const response = scannedResponse();
   // Field order = kube-apiserver's JSON order.
   const event: Event = {
     kind: "Event",
     apiVersion: "audit.k8s.io/v1",
     level: "Metadata",
-    auditID: r.id,
+    auditID: v(0)!,
     stage,
     requestURI: uri,
     verb,
     user,
   };
   if (impersonatedUser !== undefined) event.impersonatedUser = impersonatedUser;
-  if (r.ip !== undefined) event.sourceIPs = [r.ip];
-  if (r.userAgent !== undefined && r.userAgent !== "") event.userAgent = r.userAgent;
+  const ip = v(2);
+  if (ip !== undefined && ip !== "<unknown>" && ip !== "<nil>") event.sourceIPs = [ip];
+  const userAgent = v(8);
+  if (userAgent !== undefined && userAgent !== "") event.userAgent = userAgent;
   if (objectRef !== undefined) event.objectRef = objectRef;
-  if (r.response !== undefined) event.responseStatus = statusFor(r.response);
+  if (response !== undefined) event.responseStatus = statusFor(response);
   event.requestReceivedTimestamp = received;
   // The legacy line only carries requestReceivedTimestamp; kube's RequestReceived events have
   // stageTimestamp equal to it, later stages' stageTimestamp is not in the line.
@@ -128,7 +148,7 @@ function eventFrom(r: LegacyRecord, time: ParsedTime): Event {
 }
 
 /** Adds a basic-audit response line to its request's event, making it ResponseComplete. */
-function complete(event: Event, r: LegacyRecord, time: ParsedTime): Event {
+function complete(event: Event, code: number, time: ParsedTime): Event {
   const out: Event = {
     kind: event.kind,
     apiVersion: event.apiVersion,
@@ -142,7 +162,7 @@ function complete(event: Event, r: LegacyRecord, time: ParsedTime): Event {
   if (event.impersonatedUser !== undefined) out.impersonatedUser = event.impersonatedUser;
   if (event.sourceIPs !== undefined) out.sourceIPs = event.sourceIPs;
   if (event.objectRef !== undefined) out.objectRef = event.objectRef;
-  out.responseStatus = statusFor(r.response ?? 0);
+  out.responseStatus = statusFor(code);
   out.requestReceivedTimestamp = event.requestReceivedTimestamp;
   // The response line's time is when the response header was written.
   out.stageTimestamp = toMicroTime(time);
@@ -201,9 +221,19 @@ export class LegacyConverter {
       return !this.stopped;
     }
     if (isBlank(item)) return true;
-    let parsed: ReturnType<typeof parseLine>;
+    let kind: Layout["kind"];
+    let id: string;
+    let event: Event | undefined;
+    let code = 0;
+    let time: ParsedTime;
     try {
-      parsed = parseLine(item);
+      const layout = scanLine(item);
+      kind = layout.kind;
+      id = scannedValue(0)!;
+      time = scanned.time;
+      // Lists and the response code are decoded here, so their errors are caught too.
+      if (kind === "response") code = scannedResponse() ?? 0;
+      else event = eventFromScan(layout);
     } catch (e) {
       if (e instanceof LegacyParseError) {
         e.line = lineNo;
@@ -212,30 +242,29 @@ export class LegacyConverter {
       }
       throw e;
     }
-    const { record, time } = parsed;
-    if (record.kind === "stage") {
-      out.push({ event: eventFrom(record, time) });
-    } else if (record.kind === "request") {
-      this.addPending(record.id, { line: lineNo, event: eventFrom(record, time) }, out);
+    if (kind === "stage") {
+      out.push({ event: event! });
+    } else if (kind === "request") {
+      this.addPending(id, { line: lineNo, event: event! }, out);
     } else {
-      const queue = this.pending.get(record.id);
+      const queue = this.pending.get(id);
       const req = queue?.shift();
       if (req === undefined) {
         const column = item.indexOf("id=") + 4;
-        const evictedAt = this.evicted.get(record.id);
+        const evictedAt = this.evicted.get(id);
         this.fail(
           out,
           lineNo,
           column,
           evictedAt !== undefined
-            ? `response line for id ${JSON.stringify(record.id)}: its request (line ${evictedAt}) was already written without a response because ${this.maxPending} requests were waiting (maxPending)`
-            : `response line for id ${JSON.stringify(record.id)} without an earlier request line with that id`,
+            ? `response line for id ${JSON.stringify(id)}: its request (line ${evictedAt}) was already written without a response because ${this.maxPending} requests were waiting (maxPending)`
+            : `response line for id ${JSON.stringify(id)} without an earlier request line with that id`,
         );
         return !this.stopped;
       }
-      if (queue!.length === 0) this.pending.delete(record.id);
+      if (queue!.length === 0) this.pending.delete(id);
       this.pendingCount--;
-      out.push({ event: complete(req.event, record, time) });
+      out.push({ event: complete(req.event, code, time) });
     }
     return true;
   }

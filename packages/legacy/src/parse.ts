@@ -78,7 +78,8 @@ type Key =
   | "uri"
   | "response";
 
-interface Layout {
+/** A generation's key sequence. */
+export interface Layout {
   generation: LegacyGeneration;
   kind: LegacyLineKind;
   keys: readonly Key[];
@@ -257,6 +258,33 @@ export function parseLegacyLine(line: string): LegacyRecord {
 
 /** {@link parseLegacyLine}, also returning the parsed timestamp. */
 export function parseLine(input: string): ParsedLine {
+  const layout = scanLine(input);
+  return { record: buildRecord(layout), time: scanned.time };
+}
+
+/**
+ * What the last {@link scanLine} read (reused between calls: parsing is synchronous). The
+ * converter reads values from here instead of building a LegacyRecord first, which keeps the
+ * garbage per line down.
+ */
+export const scanned = {
+  timestamp: "",
+  time: { utcSeconds: "", fraction: "", offsetMinutes: 0 } as ParsedTime,
+  groupsList: undefined as string[] | undefined,
+  asgroupsList: undefined as string[] | undefined,
+};
+
+/**
+ * The raw decoded value of a key of the last scanned line (placeholders not applied), by
+ * slot: 0 id, 1 stage, 2 ip, 3 method, 4 user, 5 groups, 6 as, 7 asgroups, 8 user-agent,
+ * 9 namespace, 10 uri, 11 response.
+ */
+export function scannedValue(slot: number): string | undefined {
+  return VALUES[slot];
+}
+
+/** Reads one line into {@link scanned}; returns its layout. Throws LegacyParseError. */
+export function scanLine(input: string): Layout {
   if (typeof input !== "string") {
     throw new LegacyParseError("a line must be a string", 1, "a string");
   }
@@ -359,10 +387,35 @@ export function parseLine(input: string): ParsedLine {
   if (layout === undefined) {
     fail(n, node.expected, `line ends too early (truncated?): expected ${node.expected}`);
   }
-  return {
-    record: buildRecord(layout, timestamp, values, columns, groupsList, asgroupsList),
-    time,
-  };
+  scanned.timestamp = timestamp;
+  scanned.time = time;
+  scanned.groupsList = groupsList;
+  scanned.asgroupsList = asgroupsList;
+  return layout;
+}
+
+/** `groups` (slot 5) or `asgroups` (slot 7) of the scanned line; undefined for its placeholder. */
+export function scannedList(slot: 5 | 7): string[] | undefined {
+  const list = slot === 5 ? scanned.groupsList : scanned.asgroupsList;
+  if (list !== undefined) return list;
+  const raw = VALUES[slot];
+  if (raw === undefined || raw === (slot === 5 ? "<none>" : "<lookup>")) return undefined;
+  return parseList(raw, slot === 5 ? "groups" : "asgroups", COLUMNS[slot]!);
+}
+
+/** `response` of the scanned line; undefined for `<deferred>` or a line without it. */
+export function scannedResponse(): number | undefined {
+  const response = VALUES[11];
+  if (response === undefined || response === "<deferred>") return undefined;
+  const code = parseCode(response);
+  if (code === undefined) {
+    fail(
+      COLUMNS[11]! + 1,
+      "a status code or `<deferred>`",
+      `response=: expected a decimal status code or <deferred>, found ${JSON.stringify(truncate(response))}`,
+    );
+  }
+  return code;
 }
 
 /** Explains why no key of `node` starts at `pos` (slow path, errors only). */
@@ -406,57 +459,36 @@ function truncate(s: string): string {
   return s.length > 40 ? `${s.slice(0, 40)}…` : s;
 }
 
-function buildRecord(
-  layout: Layout,
-  timestamp: string,
-  v: readonly (string | undefined)[],
-  columns: readonly number[],
-  groupsList: string[] | undefined,
-  asgroupsList: string[] | undefined,
-): LegacyRecord {
+function buildRecord(layout: Layout): LegacyRecord {
+  const v = VALUES;
   const r: LegacyRecord = {
     generation: layout.generation,
     kind: layout.kind,
-    timestamp,
+    timestamp: scanned.timestamp,
     id: v[0]!,
   };
   const stage = v[1];
   const ip = v[2];
   const method = v[3];
   const user = v[4];
-  const groups = v[5];
   const as = v[6];
-  const asgroups = v[7];
   const userAgent = v[8];
   const namespace = v[9];
   const uri = v[10];
-  const response = v[11];
   if (stage !== undefined) r.stage = stage;
   if (ip !== undefined && ip !== "<unknown>" && ip !== "<nil>") r.ip = ip;
   if (method !== undefined) r.method = method;
   if (user !== undefined && user !== "<none>") r.user = user;
-  if (groupsList !== undefined) r.groups = groupsList;
-  else if (groups !== undefined && groups !== "<none>")
-    r.groups = parseList(groups, "groups", columns[5]!);
+  const groups = scannedList(5);
+  if (groups !== undefined) r.groups = groups;
   if (as !== undefined && as !== "<self>") r.as = as;
-  if (asgroupsList !== undefined) r.asgroups = asgroupsList;
-  else if (asgroups !== undefined && asgroups !== "<lookup>") {
-    r.asgroups = parseList(asgroups, "asgroups", columns[7]!);
-  }
+  const asgroups = scannedList(7);
+  if (asgroups !== undefined) r.asgroups = asgroups;
   if (userAgent !== undefined) r.userAgent = userAgent;
   if (namespace !== undefined && namespace !== "<none>") r.namespace = namespace;
   if (uri !== undefined) r.uri = uri;
-  if (response !== undefined && response !== "<deferred>") {
-    const code = parseCode(response);
-    if (code === undefined) {
-      fail(
-        columns[11]! + 1,
-        "a status code or `<deferred>`",
-        `response=: expected a decimal status code or <deferred>, found ${JSON.stringify(truncate(response))}`,
-      );
-    }
-    r.response = code;
-  }
+  const response = scannedResponse();
+  if (response !== undefined) r.response = response;
   return r;
 }
 

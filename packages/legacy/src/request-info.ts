@@ -38,7 +38,11 @@ function unescapePath(p: string): string {
   });
 }
 
-function splitUri(uri: string): { path: string; query: string } {
+/** splitUri's results (reused: resolution is synchronous). */
+let uriPath = "";
+let uriQuery = "";
+
+function splitUri(uri: string): void {
   let u = uri;
   // An absolute-form request target (`http://host/path`) keeps only its path and query.
   if (u.charCodeAt(0) !== 0x2f) {
@@ -48,7 +52,13 @@ function splitUri(uri: string): { path: string; query: string } {
   const hash = u.indexOf("#");
   if (hash !== -1) u = u.slice(0, hash);
   const q = u.indexOf("?");
-  return q === -1 ? { path: u, query: "" } : { path: u.slice(0, q), query: u.slice(q + 1) };
+  if (q === -1) {
+    uriPath = u;
+    uriQuery = "";
+  } else {
+    uriPath = u.slice(0, q);
+    uriQuery = u.slice(q + 1);
+  }
 }
 
 /** The first value of a query parameter (Go's url.Values.Get semantics: `+` is a space). */
@@ -121,7 +131,8 @@ function splitPath(path: string): string[] {
   let b = path.length;
   while (a < b && path.charCodeAt(a) === 0x2f) a++;
   while (b > a && path.charCodeAt(b - 1) === 0x2f) b--;
-  const parts: string[] = [];
+  const parts = PARTS;
+  parts.length = 0;
   if (a === b) return parts;
   while (parts.length < MAX_SEGMENTS) {
     const slash = path.indexOf("/", a);
@@ -145,30 +156,51 @@ function validPathSegmentName(name: string): boolean {
  * (API prefixes `api` and `apis`, groupless prefix `api`).
  */
 export function requestInfo(method: string, uri: string): LegacyRequestInfo {
-  const { path: rawPath, query } = splitUri(uri);
-  const path = unescapePath(rawPath);
-  const info: LegacyRequestInfo = {
-    isResourceRequest: false,
-    path,
-    verb: method.toLowerCase(),
-    apiPrefix: "",
-    apiGroup: "",
-    apiVersion: "",
-    namespace: "",
-    resource: "",
-    subresource: "",
-    name: "",
-  };
+  return { ...resolveRequest(method, uri) };
+}
+
+const PARTS: string[] = [];
+const INFO: LegacyRequestInfo = {
+  isResourceRequest: false,
+  path: "",
+  verb: "",
+  apiPrefix: "",
+  apiGroup: "",
+  apiVersion: "",
+  namespace: "",
+  resource: "",
+  subresource: "",
+  name: "",
+};
+
+/**
+ * {@link requestInfo} into one reused object (valid until the next call), for the converter's
+ * hot path.
+ */
+export function resolveRequest(method: string, uri: string): LegacyRequestInfo {
+  splitUri(uri);
+  const query = uriQuery;
+  const path = unescapePath(uriPath);
+  const info = INFO;
+  info.isResourceRequest = false;
+  info.path = path;
+  info.verb = method.toLowerCase();
+  info.apiPrefix = "";
+  info.apiGroup = "";
+  info.apiVersion = "";
+  info.namespace = "";
+  info.resource = "";
+  info.subresource = "";
+  info.name = "";
   const parts = splitPath(path);
   // `p` is where the unread parts start (kube re-slices; an index is cheaper).
   let p = 0;
-  const left = () => parts.length - p;
   if (parts.length < 3 || !API_PREFIXES.has(parts[0]!)) return info;
   const apiPrefix = parts[0]!;
   p = 1;
   let apiGroup = "";
   if (!GROUPLESS_PREFIXES.has(apiPrefix)) {
-    if (left() < 3) return info;
+    if (parts.length - p < 3) return info;
     apiGroup = parts[p]!;
     p++;
   }
@@ -178,7 +210,7 @@ export function requestInfo(method: string, uri: string): LegacyRequestInfo {
   let verb: string;
   if (SPECIAL_VERBS.has(parts[p]!)) {
     // kube answers 400 for `/api/v1/watch` alone; no request info to rebuild.
-    if (left() < 2) return info;
+    if (parts.length - p < 2) return info;
     verb = parts[p]!;
     p++;
   } else {
@@ -210,12 +242,12 @@ export function requestInfo(method: string, uri: string): LegacyRequestInfo {
   info.apiVersion = apiVersion;
 
   if (parts[p] === "namespaces") {
-    if (left() > 1) {
+    if (parts.length - p > 1) {
       info.namespace = parts[p + 1]!;
-      if (left() > 2 && !NAMESPACE_SUBRESOURCES.has(parts[p + 2]!)) p += 2;
+      if (parts.length - p > 2 && !NAMESPACE_SUBRESOURCES.has(parts[p + 2]!)) p += 2;
     }
   }
-  const n = left();
+  const n = parts.length - p;
   if (n >= 3 && !SPECIAL_VERBS_NO_SUBRESOURCES.has(verb)) info.subresource = parts[p + 2]!;
   if (n >= 2) info.name = parts[p + 1]!;
   if (n >= 1) info.resource = parts[p]!;
