@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import {
@@ -9,6 +12,7 @@ import {
 import type { SinkReport } from "./report";
 import { testEvent } from "./testing/events";
 import { MemorySink } from "./testing/memory-sink";
+import { createTestPki } from "./testing/pki";
 import { startReceiver, type TestReceiver } from "./testing/receiver";
 import { ignoreErrors, union } from "./union";
 
@@ -260,5 +264,54 @@ describe("modes (§8.8): what a request sees", () => {
     expect(await s.processEvents([testEvent()])).toBe(true);
     expect(got[0]!.error.message).toBe("disk on fire");
     expect(got[0]!.plugin).toBe("log");
+  });
+});
+
+describe("createAuditBackend end to end", () => {
+  it("delivers through truncate<buffered<webhook>> over mTLS from a kubeconfig file", async () => {
+    const pki = await createTestPki();
+    const r = await startReceiver({
+      tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert },
+    });
+    receivers.push(r);
+    const dir = mkdtempSync(join(tmpdir(), "kaudit-backend-"));
+    try {
+      const b64 = (x: string) => Buffer.from(x).toString("base64");
+      const configFile = join(dir, "audit-webhook.yaml");
+      writeFileSync(
+        configFile,
+        `apiVersion: v1
+kind: Config
+clusters:
+- name: receiver
+  cluster:
+    server: ${r.url}
+    certificate-authority-data: ${b64(pki.caCert)}
+users:
+- name: apiserver
+  user:
+    client-certificate-data: ${b64(pki.clientCert)}
+    client-key-data: ${b64(pki.clientKey)}
+contexts:
+- name: audit
+  context: {cluster: receiver, user: apiserver}
+current-context: audit
+`,
+      );
+      const registry = new Registry();
+      const backend = createAuditBackend({
+        webhook: { configFile, truncateEnabled: true, batchMaxWait: 50 },
+        registry,
+      });
+      expect(String(backend)).toBe("truncate<buffered<webhook>>");
+      const events = Array.from({ length: 25 }, () => testEvent());
+      for (const e of events) expect(backend.processEvents([e])).toBe(true);
+      await backend.shutdown();
+      expect(r.accepted()).toEqual(events.map((e) => e.auditID));
+      expect(r.requests.every((q) => q.clientCN === "kube-apiserver-audit")).toBe(true);
+      expect(await registry.metrics()).toContain("apiserver_audit_event_total 25");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
