@@ -10,7 +10,7 @@ import { pipeline } from "node:stream/promises";
 import { pathToFileURL } from "node:url";
 
 const [path, modulePath, mode] = process.argv.slice(2);
-const { legacyToEventBatches, splitLines } = await import(pathToFileURL(modulePath).href);
+const { legacyToJsonLines, splitLines } = await import(pathToFileURL(modulePath).href);
 const started = performance.now();
 let events = 0;
 let errors = 0;
@@ -19,12 +19,12 @@ if (mode !== "--idle") {
   await pipeline(
     createReadStream(path, { highWaterMark: 64 * 1024 }),
     async function* (source) {
-      for await (const batch of legacyToEventBatches(splitLines(source))) {
+      for await (const batch of legacyToJsonLines(splitLines(source))) {
         let out = "";
         for (const r of batch) {
-          if ("event" in r) {
+          if ("json" in r) {
             events++;
-            out += `${JSON.stringify(r.event)}\n`;
+            out += `${r.json}\n`;
           } else errors++;
         }
         bytesOut += out.length;

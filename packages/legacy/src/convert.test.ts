@@ -465,3 +465,16 @@ describe("splitLines → legacyToEvents over a byte stream", () => {
     expect(flat).toHaveLength(4);
   });
 });
+
+describe("legacyToJsonLines on the corpus", () => {
+  it.each(CORPUS)("%s", async (file, want) => {
+    const { legacyToJsonLines } = await import("./convert");
+    const out: unknown[] = [];
+    for await (const batch of legacyToJsonLines(fixture(file))) out.push(...batch);
+    const viaEvents = events(await collect(fixture(file))).map((e) => ({
+      json: JSON.stringify(e),
+    }));
+    expect(out).toEqual(viaEvents);
+    expect(out.map((r) => JSON.parse((r as { json: string }).json))).toEqual(want);
+  });
+});

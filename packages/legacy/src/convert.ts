@@ -27,6 +27,12 @@ export interface LegacyLineError {
 export type LegacyConversionResult = { event: Event } | { error: LegacyLineError };
 
 /**
+ * One output of {@link legacyToJsonLines}: an event as `JSON.stringify` text (no newline), or
+ * an error for one input line.
+ */
+export type LegacyJsonResult = { json: string } | { error: LegacyLineError };
+
+/**
  * A line that a line reader could not produce (too long, not UTF-8); {@link splitLines}
  * yields these in place of the line, and {@link legacyToEvents} reports them with the line number.
  */
@@ -55,6 +61,8 @@ interface Pending {
 }
 
 const DEFAULT_MAX_PENDING = 10_000;
+
+type Out = LegacyConversionResult[] | LegacyJsonResult[];
 
 const VERB_METHOD: Record<string, string> = {
   get: "GET",
@@ -147,6 +155,61 @@ function eventFromScan(layout: Layout): Event {
   return event;
 }
 
+const q = JSON.stringify;
+
+function jsonStrings(list: readonly string[]): string {
+  let out = "[";
+  for (let i = 0; i < list.length; i++) out += i === 0 ? q(list[i]) : `,${q(list[i])}`;
+  return `${out}]`;
+}
+
+function jsonUser(name: string | undefined, groups: readonly string[] | undefined): string {
+  if (name === undefined) return groups === undefined ? "{}" : `{"groups":${jsonStrings(groups)}}`;
+  return groups === undefined
+    ? `{"username":${q(name)}}`
+    : `{"username":${q(name)},"groups":${jsonStrings(groups)}}`;
+}
+
+/**
+ * `JSON.stringify(eventFromScan(layout))` for a G4/G5 line, written directly from the scanned
+ * values without building the event (the objects are most of the conversion's garbage).
+ * Tests hold the two equal.
+ */
+function jsonFromScan(): string {
+  const v = scannedValue;
+  const uri = v(10) ?? "";
+  const method = v(3) ?? "";
+  const info = resolveRequest(VERB_METHOD[method] ?? method.toUpperCase(), uri);
+  const username = v(4);
+  const groups = scannedList(5);
+  const rawAs = v(6);
+  const as = rawAs === "<self>" ? undefined : rawAs;
+  const asgroups = scannedList(7);
+  const rawNs = v(9);
+  const objectRef = objectRefFrom(info, rawNs === "<none>" ? undefined : rawNs);
+  const received = toMicroTime(scanned.time);
+  const stage = v(1) ?? "";
+  const response = scannedResponse();
+  let s = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":${q(v(0))},"stage":${q(stage)},"requestURI":${q(uri)},"verb":${q(method)},"user":${jsonUser(username !== undefined && username !== "" && username !== "<none>" ? username : undefined, groups)}`;
+  if (as !== undefined || asgroups !== undefined) {
+    s += `,"impersonatedUser":${jsonUser(as !== undefined && as !== "" ? as : undefined, asgroups)}`;
+  }
+  const ip = v(2);
+  if (ip !== undefined && ip !== "<unknown>" && ip !== "<nil>") s += `,"sourceIPs":[${q(ip)}]`;
+  const userAgent = v(8);
+  if (userAgent !== undefined && userAgent !== "") s += `,"userAgent":${q(userAgent)}`;
+  if (objectRef !== undefined) s += `,"objectRef":${q(objectRef)}`;
+  if (response !== undefined) {
+    s +=
+      response === 0
+        ? `,"responseStatus":{"metadata":{}}`
+        : `,"responseStatus":{"metadata":{},"code":${response}}`;
+  }
+  const rrt = received === null ? "null" : q(received);
+  s += `,"requestReceivedTimestamp":${rrt},"stageTimestamp":${stage === "RequestReceived" ? rrt : "null"}}`;
+  return s;
+}
+
 /** Adds a basic-audit response line to its request's event, making it ResponseComplete. */
 function complete(event: Event, code: number, time: ParsedTime): Event {
   const out: Event = {
@@ -183,9 +246,15 @@ export class LegacyConverter {
   /** Ids evicted by the pending limit (bounded), to explain a late response line. */
   private readonly evicted = new Map<string, number>();
   private stopped = false;
+  private readonly json: boolean;
 
-  constructor(options: LegacyToEventsOptions = {}) {
+  /**
+   * `output: "json"` makes the converter emit `{ json }` (the `JSON.stringify` text of each
+   * event, written directly for G4/G5 lines) instead of `{ event }`.
+   */
+  constructor(options: LegacyToEventsOptions & { output?: "events" | "json" } = {}) {
     this.strict = options.strict ?? false;
+    this.json = options.output === "json";
     const max = options.maxPending ?? DEFAULT_MAX_PENDING;
     if (!Number.isInteger(max) || max < 1)
       throw new RangeError(`maxPending must be a positive integer, got ${max}`);
@@ -202,13 +271,18 @@ export class LegacyConverter {
     return this.pendingCount;
   }
 
-  private fail(out: LegacyConversionResult[], line: number, column: number, message: string): void {
-    out.push({ error: { line, column, message } });
+  private emit(out: Out, event: Event): void {
+    if (this.json) (out as LegacyJsonResult[]).push({ json: JSON.stringify(event) });
+    else (out as LegacyConversionResult[]).push({ event });
+  }
+
+  private fail(out: Out, line: number, column: number, message: string): void {
+    (out as LegacyConversionResult[]).push({ error: { line, column, message } });
     if (this.strict) this.stopped = true;
   }
 
   /** Converts the next line. Returns `false` once a strict converter has stopped. */
-  push(item: LegacyLineInput, out: LegacyConversionResult[]): boolean {
+  push(item: LegacyLineInput, out: LegacyConversionResult[] | LegacyJsonResult[]): boolean {
     if (this.stopped) return false;
     const lineNo = ++this.lineNo;
     if (typeof item !== "string") {
@@ -224,6 +298,7 @@ export class LegacyConverter {
     let kind: Layout["kind"];
     let id: string;
     let event: Event | undefined;
+    let json: string | undefined;
     let code = 0;
     let time: ParsedTime;
     try {
@@ -233,6 +308,7 @@ export class LegacyConverter {
       time = scanned.time;
       // Lists and the response code are decoded here, so their errors are caught too.
       if (kind === "response") code = scannedResponse() ?? 0;
+      else if (this.json && kind === "stage") json = jsonFromScan();
       else event = eventFromScan(layout);
     } catch (e) {
       if (e instanceof LegacyParseError) {
@@ -243,7 +319,8 @@ export class LegacyConverter {
       throw e;
     }
     if (kind === "stage") {
-      out.push({ event: event! });
+      if (json !== undefined) (out as LegacyJsonResult[]).push({ json });
+      else this.emit(out, event!);
     } else if (kind === "request") {
       this.addPending(id, { line: lineNo, event: event! }, out);
     } else {
@@ -264,12 +341,12 @@ export class LegacyConverter {
       }
       if (queue!.length === 0) this.pending.delete(id);
       this.pendingCount--;
-      out.push({ event: complete(req.event, code, time) });
+      this.emit(out, complete(req.event, code, time));
     }
     return true;
   }
 
-  private addPending(id: string, p: Pending, out: LegacyConversionResult[]): void {
+  private addPending(id: string, p: Pending, out: Out): void {
     if (this.pendingCount >= this.maxPending) {
       // Evict the oldest waiting request: write it as it is and say so.
       const [oldestId, queue] = this.pending.entries().next().value as [string, Pending[]];
@@ -280,7 +357,7 @@ export class LegacyConverter {
       if (this.evicted.size > this.maxPending) {
         this.evicted.delete(this.evicted.keys().next().value as string);
       }
-      out.push({ event: oldest.event });
+      this.emit(out, oldest.event);
       this.fail(
         out,
         oldest.line,
@@ -300,12 +377,12 @@ export class LegacyConverter {
    * of stage RequestReceived without responseStatus (basic audit wrote no response line when
    * the handler never called WriteHeader explicitly), in input order.
    */
-  end(out: LegacyConversionResult[]): void {
+  end(out: LegacyConversionResult[] | LegacyJsonResult[]): void {
     if (this.stopped) return;
     const rest: Pending[] = [];
     for (const queue of this.pending.values()) rest.push(...queue);
     rest.sort((a, b) => a.line - b.line);
-    for (const p of rest) out.push({ event: p.event });
+    for (const p of rest) this.emit(out, p.event);
     this.pending.clear();
     this.pendingCount = 0;
     this.stopped = true;
@@ -380,6 +457,49 @@ export async function* legacyToEventBatches(
     }
   }
   const out: LegacyConversionResult[] = [];
+  converter.end(out);
+  if (out.length > 0) yield out;
+}
+
+/**
+ * {@link legacyToEventBatches}, but each event comes as its `JSON.stringify` text (`{ json }`,
+ * no newline): for G4/G5 lines the text is written directly from the parsed line, without
+ * building the event object (most of the conversion's garbage). The text is
+ * exactly `JSON.stringify(event)` of the event {@link legacyToEvents} gives (so not HTML-escaped
+ * like kube-apiserver's encoder; use @kaudit/api's encoder on events for those bytes).
+ *
+ * @example
+ * for await (const batch of legacyToJsonLines(splitLines(input))) {
+ *   let text = "";
+ *   for (const r of batch) if ("json" in r) text += `${r.json}\n`; else report(r.error);
+ *   if (!out.write(text)) await once(out, "drain");
+ * }
+ */
+export async function* legacyToJsonLines(
+  lines: Iterable<LegacyLineInput> | AsyncIterable<LegacyLineInput>,
+  options: LegacyToEventsOptions = {},
+): AsyncGenerator<LegacyJsonResult[], void, undefined> {
+  const converter = new LegacyConverter({ ...options, output: "json" });
+  const batched = (lines as Partial<LineSource>)[LINE_BATCHES];
+  const source: AsyncIterable<LegacyLineInput[]> | undefined =
+    typeof batched === "function" ? batched.call(lines) : undefined;
+  if (source !== undefined) {
+    for await (const batch of source) {
+      const out: LegacyJsonResult[] = [];
+      let go = true;
+      for (let i = 0; i < batch.length && go; i++) go = converter.push(batch[i]!, out);
+      if (out.length > 0) yield out;
+      if (!go) return;
+    }
+  } else {
+    for await (const item of lines) {
+      const out: LegacyJsonResult[] = [];
+      const go = converter.push(item, out);
+      if (out.length > 0) yield out;
+      if (!go) return;
+    }
+  }
+  const out: LegacyJsonResult[] = [];
   converter.end(out);
   if (out.length > 0) yield out;
 }

@@ -244,3 +244,36 @@ describe("fuzz: parse never throws anything but LegacyParseError", () => {
     );
   });
 });
+
+describe("fuzz: legacyToJsonLines", () => {
+  async function both(lines: string[], maxPending = 3) {
+    const { legacyToJsonLines } = await import("./convert");
+    const viaEvents: unknown[] = [];
+    for await (const r of legacyToEvents(lines, { maxPending })) {
+      viaEvents.push("event" in r ? { json: JSON.stringify(r.event) } : r);
+    }
+    const direct: unknown[] = [];
+    for await (const batch of legacyToJsonLines(lines, { maxPending })) direct.push(...batch);
+    return { viaEvents, direct };
+  }
+
+  it("writes exactly JSON.stringify of legacyToEvents' events, errors in the same places", async () => {
+    const G3 =
+      '2017-03-21T03:57:09Z AUDIT: id="a" ip="1" method="GET" user="u" groups="<none>" as="<self>" asgroups="<lookup>" namespace="<none>" uri="/api/v1/pods"';
+    const RESP = '2017-03-21T03:57:10Z AUDIT: id="a" response="200"';
+    const g4 = (e: Event) => formatLegacyLine(e).replace(/ user-agent="(?:[^"\\]|\\.)*"/, "");
+    const lineArb = fc.oneof(
+      { weight: 4, arbitrary: eventArb.map(formatLegacyLine) },
+      { weight: 2, arbitrary: eventArb.map(g4) },
+      { weight: 1, arbitrary: fc.constantFrom(G3, RESP, "", "garbage") },
+      { weight: 1, arbitrary: anyText },
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(lineArb, { maxLength: 20 }), async (lines) => {
+        const { viaEvents, direct } = await both(lines);
+        expect(direct).toEqual(viaEvents);
+      }),
+      { numRuns: 400 },
+    );
+  });
+});

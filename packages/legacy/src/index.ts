@@ -2,12 +2,14 @@ export {
   eventsToLegacy,
   type LegacyConversionResult,
   LegacyConverter,
+  type LegacyJsonResult,
   type LegacyLineError,
   type LegacyLineInput,
   type LegacyToEventsOptions,
   type LineReadError,
   legacyToEventBatches,
   legacyToEvents,
+  legacyToJsonLines,
 } from "./convert";
 export { LegacyFormatError, LegacyParseError } from "./errors";
 export { formatLegacyLine } from "./format";
