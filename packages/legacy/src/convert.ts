@@ -170,6 +170,20 @@ function jsonUser(name: string | undefined, groups: readonly string[] | undefine
     : `{"username":${q(name)},"groups":${jsonStrings(groups)}}`;
 }
 
+/** `,"objectRef":{...}` as JSON.stringify(objectRefFrom(info, namespace)) writes it, or "". */
+function jsonObjectRef(info: LegacyRequestInfo, namespace: string | undefined): string {
+  const ns = namespace !== undefined && namespace !== "" ? namespace : undefined;
+  if (!info.isResourceRequest) return ns === undefined ? "" : `,"objectRef":{"namespace":${q(ns)}}`;
+  let s = "";
+  if (info.resource !== "") s += `,"resource":${q(info.resource)}`;
+  if (ns !== undefined) s += `,"namespace":${q(ns)}`;
+  if (info.name !== "") s += `,"name":${q(info.name)}`;
+  if (info.apiGroup !== "") s += `,"apiGroup":${q(info.apiGroup)}`;
+  if (info.apiVersion !== "") s += `,"apiVersion":${q(info.apiVersion)}`;
+  if (info.subresource !== "") s += `,"subresource":${q(info.subresource)}`;
+  return s === "" ? `,"objectRef":{}` : `,"objectRef":{${s.slice(1)}}`;
+}
+
 /**
  * `JSON.stringify(eventFromScan(layout))` for a G4/G5 line, written directly from the scanned
  * values without building the event (the objects are most of the conversion's garbage).
@@ -186,7 +200,7 @@ function jsonFromScan(): string {
   const as = rawAs === "<self>" ? undefined : rawAs;
   const asgroups = scannedList(7);
   const rawNs = v(9);
-  const objectRef = objectRefFrom(info, rawNs === "<none>" ? undefined : rawNs);
+  const namespace = rawNs === "<none>" ? undefined : rawNs;
   const received = toMicroTime(scanned.time);
   const stage = v(1) ?? "";
   const response = scannedResponse();
@@ -198,7 +212,7 @@ function jsonFromScan(): string {
   if (ip !== undefined && ip !== "<unknown>" && ip !== "<nil>") s += `,"sourceIPs":[${q(ip)}]`;
   const userAgent = v(8);
   if (userAgent !== undefined && userAgent !== "") s += `,"userAgent":${q(userAgent)}`;
-  if (objectRef !== undefined) s += `,"objectRef":${q(objectRef)}`;
+  s += jsonObjectRef(info, namespace);
   if (response !== undefined) {
     s +=
       response === 0

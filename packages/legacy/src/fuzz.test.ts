@@ -262,8 +262,58 @@ describe("fuzz: legacyToJsonLines", () => {
       '2017-03-21T03:57:09Z AUDIT: id="a" ip="1" method="GET" user="u" groups="<none>" as="<self>" asgroups="<lookup>" namespace="<none>" uri="/api/v1/pods"';
     const RESP = '2017-03-21T03:57:10Z AUDIT: id="a" response="200"';
     const g4 = (e: Event) => formatLegacyLine(e).replace(/ user-agent="(?:[^"\\]|\\.)*"/, "");
+    // Kube-like uris and verbs, so that every objectRef branch is exercised.
+    const kubeUri = fc
+      .tuple(
+        fc.constantFrom(
+          "",
+          "/api/v1",
+          "/apis/apps/v1",
+          "/apis/rbac.authorization.k8s.io/v1",
+          "/apis/x",
+        ),
+        fc.constantFrom("", "/namespaces/ns", "/namespaces/a%2Fb"),
+        fc.constantFrom(
+          "",
+          "/pods",
+          "/pods/p",
+          "/pods/p/status",
+          "/watch/pods",
+          "/proxy/nodes/n/x",
+          "/namespaces/foo",
+          "/namespaces/foo/finalize",
+        ),
+        fc.constantFrom(
+          "",
+          "?watch=1",
+          "?watch=false",
+          "?fieldSelector=metadata.name%3Dabc",
+          "?fieldSelector=a%3Db,metadata.name%3D%3Dc",
+        ),
+      )
+      .map((parts) => parts.join(""));
+    const kubeEvent = fc
+      .tuple(
+        eventArb,
+        kubeUri,
+        fc.constantFrom(
+          "get",
+          "list",
+          "watch",
+          "create",
+          "update",
+          "patch",
+          "delete",
+          "deletecollection",
+          "proxy",
+          "",
+          "impersonate",
+        ),
+      )
+      .map(([e, uri, verb]) => ({ ...e, requestURI: uri, verb }));
     const lineArb = fc.oneof(
       { weight: 4, arbitrary: eventArb.map(formatLegacyLine) },
+      { weight: 4, arbitrary: kubeEvent.map(formatLegacyLine) },
       { weight: 2, arbitrary: eventArb.map(g4) },
       { weight: 1, arbitrary: fc.constantFrom(G3, RESP, "", "garbage") },
       { weight: 1, arbitrary: anyText },
