@@ -17,6 +17,7 @@ export {
   rawJSONOf,
 } from "./encode";
 export { type Issue, KauditError } from "./errors";
+export { isValidLabelSelector } from "./label-selector";
 export {
   API_VERSION,
   GROUP,
@@ -30,6 +31,12 @@ export {
   STAGES,
 } from "./levels";
 export { formatMicroTime, normalizeMicroTime, nowMicroTime, parseMicroTime } from "./micro-time";
+export {
+  attributesFromEvent,
+  attributesFromRequest,
+  isLongRunning,
+  type RequestLike,
+} from "./request-info";
 export type {
   AuthenticationMetadata,
   Event,

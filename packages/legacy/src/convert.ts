@@ -1,4 +1,11 @@
-import type { Event, ObjectReference, Status, UserInfo } from "@kaudit/api";
+import {
+  attributesFromRequest,
+  type Event,
+  type ObjectReference,
+  type RequestAttributes,
+  type Status,
+  type UserInfo,
+} from "@kaudit/api";
 import { LegacyParseError } from "./errors";
 import { formatLegacyLine } from "./format";
 import {
@@ -9,7 +16,6 @@ import {
   scannedResponse,
   scannedValue,
 } from "./parse";
-import { type LegacyRequestInfo, resolveRequest } from "./request-info";
 import { LINE_BATCHES, type LineSource } from "./split-lines";
 import { type ParsedTime, toMicroTime } from "./time";
 
@@ -76,7 +82,7 @@ const VERB_METHOD: Record<string, string> = {
 };
 
 function objectRefFrom(
-  info: LegacyRequestInfo,
+  info: RequestAttributes,
   namespace: string | undefined,
 ): ObjectReference | undefined {
   if (!info.isResourceRequest) {
@@ -109,7 +115,10 @@ function eventFromScan(layout: Layout): Event {
   const uri = v(10) ?? "";
   const method = v(3) ?? "";
   // G1–G3 have the HTTP method, G4/G5 the verb (which RequestInfo only needs for list/watch names).
-  const info = resolveRequest(basic ? method : (VERB_METHOD[method] ?? method.toUpperCase()), uri);
+  const info = attributesFromRequest({
+    method: basic ? method : (VERB_METHOD[method] ?? method.toUpperCase()),
+    url: uri,
+  });
   const verb = basic ? info.verb : method;
   const user: UserInfo = {};
   const username = v(4);
@@ -171,7 +180,7 @@ function jsonUser(name: string | undefined, groups: readonly string[] | undefine
 }
 
 /** `,"objectRef":{...}` as JSON.stringify(objectRefFrom(info, namespace)) writes it, or "". */
-function jsonObjectRef(info: LegacyRequestInfo, namespace: string | undefined): string {
+function jsonObjectRef(info: RequestAttributes, namespace: string | undefined): string {
   const ns = namespace !== undefined && namespace !== "" ? namespace : undefined;
   if (!info.isResourceRequest) return ns === undefined ? "" : `,"objectRef":{"namespace":${q(ns)}}`;
   let s = "";
@@ -193,7 +202,10 @@ function jsonFromScan(): string {
   const v = scannedValue;
   const uri = v(10) ?? "";
   const method = v(3) ?? "";
-  const info = resolveRequest(VERB_METHOD[method] ?? method.toUpperCase(), uri);
+  const info = attributesFromRequest({
+    method: VERB_METHOD[method] ?? method.toUpperCase(),
+    url: uri,
+  });
   const username = v(4);
   const groups = scannedList(5);
   const rawAs = v(6);

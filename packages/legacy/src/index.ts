@@ -20,5 +20,4 @@ export {
   type LegacyRecord,
   parseLegacyLine,
 } from "./parse";
-export { type LegacyRequestInfo, requestInfo } from "./request-info";
 export { LINE_BATCHES, type LineSource, type SplitLinesOptions, splitLines } from "./split-lines";

@@ -2,6 +2,15 @@
  * @kaudit/policy: load, validate, evaluate, explain and re-apply Kubernetes audit policies the
  * way kube-apiserver does. Every export is documented where it is declared.
  */
+
+// kube's RequestInfo resolution lives in @kaudit/api beside RequestAttributes (the legacy
+// converter needs it too); re-exported here, where policy users look for it.
+export {
+  attributesFromEvent,
+  attributesFromRequest,
+  isLongRunning,
+  type RequestLike,
+} from "@kaudit/api";
 export { applyDecision, stripManagedFields } from "./apply";
 export { formatIssue, PolicyError } from "./errors";
 export {
@@ -20,10 +29,4 @@ export {
   type SafeParsePolicyResult,
   safeParsePolicy,
 } from "./parse";
-export {
-  attributesFromEvent,
-  attributesFromRequest,
-  isLongRunning,
-  type RequestLike,
-} from "./request-info";
 export { dns1123SubdomainErrors, validatePolicy } from "./validate";

@@ -1,11 +1,11 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { attributesFromRequest } from "@kaudit/api";
 import { afterAll, describe, expect, it } from "vitest";
 import { PolicyError } from "./errors";
 import { createPolicyEvaluator } from "./evaluator";
 import { loadPolicyFile, parsePolicy, safeParsePolicy } from "./parse";
-import { attributesFromRequest } from "./request-info";
 
 const FIXTURES = join(import.meta.dirname, "__fixtures__");
 const fixture = (name: string) => readFileSync(join(FIXTURES, name), "utf8");

@@ -1,4 +1,5 @@
 import type { Policy, PolicyRule, RequestAttributes } from "@kaudit/api";
+import { attributesFromRequest } from "@kaudit/api";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
@@ -6,7 +7,6 @@ import { createNaiveEvaluator } from "../test/naive-evaluator";
 import { PolicyError } from "./errors";
 import { createPolicyEvaluator } from "./evaluator";
 import { parsePolicy } from "./parse";
-import { attributesFromRequest } from "./request-info";
 import { validatePolicy } from "./validate";
 
 const LEVELS = ["None", "Metadata", "Request", "RequestResponse"] as const;

@@ -1,5 +1,6 @@
-import type { Event, RequestAttributes, UserAttributes, UserInfo } from "@kaudit/api";
+import type { RequestAttributes, UserAttributes } from "./contracts";
 import { isValidLabelSelector } from "./label-selector";
+import type { Event, UserInfo } from "./types";
 
 /** What {@link attributesFromRequest} needs: the HTTP method, the request-target and the user. */
 export interface RequestLike {

@@ -1,6 +1,6 @@
-import type { Event } from "@kaudit/api";
 import { describe, expect, it } from "vitest";
 import { attributesFromEvent, attributesFromRequest, isLongRunning } from "./request-info";
+import type { Event } from "./types";
 
 type Expect = {
   verb: string;
