@@ -17,6 +17,7 @@ export {
   rawJSONOf,
 } from "./encode";
 export { type Issue, KauditError } from "./errors";
+export { goQuote, isGoPrint } from "./go-quote";
 export { isValidLabelSelector } from "./label-selector";
 export {
   API_VERSION,

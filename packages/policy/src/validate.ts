@@ -1,8 +1,17 @@
-import type { Issue, Policy, PolicyRule } from "@kaudit/api";
-import { goJSONStrings, goQuote } from "./go-quote";
+import {
+  goJSONString,
+  goQuote,
+  type Issue,
+  isLevel,
+  isStage,
+  LEVELS,
+  type Policy,
+  type PolicyRule,
+  STAGES,
+} from "@kaudit/api";
 
-const LEVELS = ["None", "Metadata", "Request", "RequestResponse"];
-const STAGES = ["RequestReceived", "ResponseStarted", "ResponseComplete", "Panic"];
+/** Go's encoding/json rendering of a string slice, as field.Error prints slice values. */
+const goJSONStrings = (values: readonly string[]) => `[${values.map(goJSONString).join(",")}]`;
 
 const SUPPORTED_LEVELS = LEVELS.map((l) => goQuote(l)).join(", ");
 const ALLOWED_STAGES = STAGES.join(",");
@@ -33,7 +42,7 @@ function validateOmitStages(stages: unknown, path: string, out: LocatedIssue[]):
   if (!Array.isArray(stages)) return;
   stages.forEach((stage, i) => {
     const s = String(stage ?? "");
-    if (!STAGES.includes(s)) {
+    if (!isStage(s)) {
       out.push(invalid(`${path}[${i}]`, goQuote(s), `allowed stages are ${ALLOWED_STAGES}`));
     }
   });
@@ -47,7 +56,7 @@ function validateRule(rule: PolicyRule, path: string, out: LocatedIssue[]): void
   const level = String(rule?.level ?? "");
   if (level === "") {
     out.push({ path: `${path}.level`, message: `${path}.level: Required value`, locatePath: path });
-  } else if (!LEVELS.includes(level)) {
+  } else if (!isLevel(level)) {
     out.push({
       path: `${path}.level`,
       message: `${path}.level: Unsupported value: ${goQuote(level)}: supported values: ${SUPPORTED_LEVELS}`,
