@@ -39,6 +39,14 @@ export {
   type WebhookTarget,
 } from "./kubeconfig";
 export {
+  /** The log backend (a rotating file, or standard output). */
+  createLogSink,
+  /** The class behind createLogSink(). */
+  LogSink,
+  type LogSinkOptions,
+  type LogSinkStats,
+} from "./log-sink";
+export {
   type AuditCounter,
   type AuditMetrics,
   /** The reference's audit counters on a prom-client registry. */
@@ -52,6 +60,10 @@ export {
   SinkError,
   type SinkReport,
 } from "./report";
+export {
+  /** The path lumberjack renames a rotated file to. */
+  backupName,
+} from "./rotate";
 export {
   /** `audit.k8s.io/truncated`. */
   ANNOTATION_TRUNCATED,

@@ -1,7 +1,9 @@
 import type { Sink } from "@kaudit/api";
 import type { LogBackendOptions } from "./backend";
+import { createLogSink } from "./log-sink";
 
-/** The log plugin for createAuditBackend: engineer A's createLogSink (wired when it lands). */
-export function createLogPlugin(_options: LogBackendOptions): Sink {
-  throw new Error("the log sink is not available yet");
+/** The log plugin createAuditBackend builds: {@link createLogSink} with the flag-named options. */
+export function createLogPlugin(options: LogBackendOptions): Sink {
+  const { fsync, ...rest } = options;
+  return createLogSink({ ...rest, ...(fsync !== undefined ? { fsync } : {}) });
 }
