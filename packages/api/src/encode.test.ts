@@ -129,6 +129,18 @@ describe("Go string escaping (HTML escaping on)", () => {
     );
   });
 
+  it("sorts integer-like annotation keys bytewise and replaces lone surrogates", () => {
+    expect(
+      encodeEvent({ annotations: { b: "1", "10": "2", "9": "3" } } as unknown as Event),
+    ).toContain('"annotations":{"10":"2","9":"3","b":"1"}');
+    expect(encodeEvent({ userAgent: "a\ud800b" } as unknown as Event)).toContain(
+      '"userAgent":"a\\ufffdb"',
+    );
+    expect(encodeEvent({ userAgent: "back\\ud800slash" } as unknown as Event)).toContain(
+      '"userAgent":"back\\\\ud800slash"',
+    );
+  });
+
   it("compacts JSON text without touching string contents", () => {
     expect(compactJSON('{ "a" : [ 1 , 2 ],\n "s": " x  y " }')).toBe('{"a":[1,2],"s":" x  y "}');
   });

@@ -19,8 +19,9 @@ afterEach(async () => {
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+// Most tests read the file right after processEvents: write in the call, as the reference does.
 function open(o: Parameters<typeof createLogSink>[0]): LogSink {
-  const s = createLogSink(o);
+  const s = createLogSink({ coalesce: false, ...o });
   sinks.push(s);
   return s;
 }
@@ -110,6 +111,35 @@ describe("log sink basics (§8.2, §8.4)", () => {
     expect(s.stats.errors).toBe(2);
     expect(s.processEvents([event("c")])).toBe(false);
     expect(s.stats.errors).toBe(3);
+  });
+
+  it("coalesces lines into one write at the end of the turn by default", async () => {
+    const file = path.join(dir, "audit.log");
+    const s = open({ path: file, coalesce: true });
+    expect(s.processEvents([event("a")])).toBe(true);
+    expect(s.processEvents([event("b")])).toBe(true);
+    expect(fs.readFileSync(file, "utf8")).toBe("");
+    await new Promise((r) => setImmediate(r));
+    expect(lines(file).map((l) => JSON.parse(l).auditID)).toEqual(["a", "b"]);
+  });
+
+  it("reports a coalesced write that fails later, with the events it carried", async () => {
+    const s = open({ path: "/dev/full", maxSize: 0, coalesce: true });
+    const reports: SinkReport[] = [];
+    s.on("error", (r) => reports.push(r));
+    expect(s.processEvents([event("a"), event("b")])).toBe(true);
+    await new Promise((r) => setImmediate(r));
+    expect(reports[0]!.error.message).toMatch(/ENOSPC/);
+    expect(reports[0]!.events.map((e) => e.auditID)).toEqual(["a", "b"]);
+    expect(s.stats.errors).toBe(2);
+  });
+
+  it("flushes coalesced lines on shutdown", async () => {
+    const file = path.join(dir, "audit.log");
+    const s = createLogSink({ path: file });
+    s.processEvents([event("last")]);
+    await s.shutdown();
+    expect(lines(file).map((l) => JSON.parse(l).auditID)).toEqual(["last"]);
   });
 
   it("refuses events after shutdown, counted", async () => {
