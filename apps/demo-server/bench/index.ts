@@ -14,7 +14,6 @@ import { createPolicyEvaluator, loadPolicyFile } from "@kaudit/policy";
 import { createAuditBackend } from "@kaudit/sinks";
 import { Bench } from "tinybench";
 import { createApiHandler } from "../src/api-handler";
-import { fallbackLogPlugin } from "../src/fallback-log";
 import { findResource } from "../src/resources";
 import { bundledPolicyPath } from "../src/server";
 
@@ -70,12 +69,7 @@ cm.create(
 );
 
 const logOptions = { log: { path: join(dir, "audit.log") } };
-let sink: Sink;
-try {
-  sink = createAuditBackend(logOptions);
-} catch {
-  sink = createAuditBackend(logOptions, { log: fallbackLogPlugin });
-}
+const sink: Sink = createAuditBackend(logOptions);
 const policy = createPolicyEvaluator(await loadPolicyFile(bundledPolicyPath()));
 
 const plain = createServer((req, res) => void api.handle(req, res));

@@ -17,7 +17,6 @@ import {
   parseTokenFile,
 } from "./auth";
 import { type DemoFiles, ensureDemoFiles, kubeconfigYAML } from "./bootstrap";
-import { fallbackLogPlugin } from "./fallback-log";
 import { SimpleRegistry } from "./metrics";
 import { auditBackendOptions, defaultFlags, type FlagValues } from "./options";
 import type { Store } from "./store";
@@ -95,25 +94,7 @@ export async function startDemoServer(options: StartOptions = {}): Promise<DemoS
     ...auditBackendOptions(flags),
     registry: registry as unknown as MetricsRegistry,
   };
-  let backend: Sink;
-  try {
-    backend = createAuditBackend(backendOptions);
-  } catch (err) {
-    // TEMPORARY: @kaudit/sinks' log plugin is still being written; see fallback-log.ts
-    if (!/not available yet/.test(String((err as Error)?.message))) throw err;
-    log(
-      `warning: @kaudit/sinks has no log plugin yet (${(err as Error).message}); using the demo's fallback appender`,
-    );
-    if (
-      backendOptions.log &&
-      backendOptions.log.path !== "-" &&
-      (backendOptions.log.maxSize ?? 0) > 0
-    )
-      log(
-        "warning: the fallback appender does not rotate: --audit-log-maxsize/maxage/maxbackup/compress are not applied",
-      );
-    backend = createAuditBackend(backendOptions, { log: fallbackLogPlugin });
-  }
+  const backend: Sink = createAuditBackend(backendOptions);
   const requests = registry.counter(
     "apiserver_request_total",
     "Counter of apiserver requests broken out for each verb, API resource and HTTP response code.",
