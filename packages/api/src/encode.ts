@@ -86,6 +86,8 @@ export function goJSONString(s: string): string {
  * `&`, U+2028 and U+2029 escaped, everything else copied byte for byte.
  */
 export function compactJSON(text: string): string {
+  // Bodies sent by kubectl and client libraries are usually compact already: one native scan.
+  if (!ALREADY_GO.test(text)) return text;
   // Jump between the characters that matter with a native regex instead of walking every char.
   const special = /["\\ \n\r\t<>&\u2028\u2029]/g;
   let out = "";
@@ -110,6 +112,8 @@ export function compactJSON(text: string): string {
 }
 
 const HTML_UNSAFE = /[<>&\u2028\u2029]/g;
+// Whitespace (possibly outside strings) or a character Go escapes: compaction has work to do.
+const ALREADY_GO = /[ \n\r\t<>&\u2028\u2029]/;
 const htmlEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
 
 function byteCompare(a: string, b: string): number {
