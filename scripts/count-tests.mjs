@@ -23,7 +23,9 @@ for (const group of ["packages", "apps"]) {
     failed += r.numFailedTests;
     skipped += r.numPendingTests + (r.numTodoTests ?? 0);
     // A suite that failed to load counts as a failure even though it ran no test.
-    failed += r.testResults.filter((t) => t.status === "failed" && t.assertionResults.length === 0).length;
+    failed += r.testResults.filter(
+      (t) => t.status === "failed" && t.assertionResults.length === 0,
+    ).length;
   }
 }
 failed += missing;
