@@ -272,8 +272,26 @@ export class LogSink extends ReportingBase implements Sink {
   private flush(): boolean {
     const lines = this.queue;
     if (lines.length === 0) return true;
+    const queuedLength = this.queuedBytes;
     this.queue = [];
     this.queuedBytes = 0;
+    // A UTF-16 unit is at most 3 UTF-8 bytes: when even that bound stays under the limit, no
+    // line can cross it and the whole queue goes out in one write without measuring each line.
+    if (this.maxBytes === 0 || this.size + 3 * queuedLength < this.maxBytes) {
+      const text = lines.length === 1 ? lines[0]! : lines.join("");
+      try {
+        if (this.fd === undefined) this.open();
+        const n = fs.writeSync(this.fd!, text);
+        this.size += n;
+        this.written = true;
+        this.stats.events += lines.length;
+        this.stats.bytes += n;
+      } catch (e) {
+        this.fail(new SinkError("log", (e as Error).message, { cause: e }), this.eventsOf(lines));
+        return false;
+      }
+      return this.syncIfAsked(lines);
+    }
     let ok = true;
     let chunk = "";
     let chunkBytes = 0;
@@ -323,18 +341,22 @@ export class LogSink extends ReportingBase implements Sink {
       pending.push(line);
     }
     write();
-    if (this.fsyncEvery && ok && this.fd !== undefined) {
-      try {
-        fs.fdatasyncSync(this.fd);
-      } catch (e) {
-        this.fail(
-          new SinkError("log", `fsync: ${(e as Error).message}`, { cause: e }),
-          this.eventsOf(lines),
-        );
-        return false;
-      }
+    return this.syncIfAsked(lines) && ok;
+  }
+
+  /** With `fsync: "every event"`, the lines are acknowledged only once they are on disk. */
+  private syncIfAsked(lines: readonly string[]): boolean {
+    if (!this.fsyncEvery || this.fd === undefined) return true;
+    try {
+      fs.fdatasyncSync(this.fd);
+      return true;
+    } catch (e) {
+      this.fail(
+        new SinkError("log", `fsync: ${(e as Error).message}`, { cause: e }),
+        this.eventsOf(lines),
+      );
+      return false;
     }
-    return ok;
   }
 
   /** Closes and reopens the file, for external rotation (logrotate's `postrotate`). */
