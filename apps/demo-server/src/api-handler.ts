@@ -12,7 +12,6 @@ import {
   forbiddenMessage,
 } from "./auth";
 import { jsonPatch, mergePatch } from "./patch";
-import { decodeKubeProtobuf } from "./protobuf";
 import {
   findResource,
   groupVersions,
@@ -116,10 +115,7 @@ function mediaType(req: IncomingMessage): string {
   return ct.split(";")[0]?.trim().toLowerCase() ?? "";
 }
 
-const PROTOBUF = "application/vnd.kubernetes.protobuf";
-
 function decodeBody(buf: Buffer, type: string, def: ResourceDef | undefined): unknown {
-  if (type === PROTOBUF) return decodeKubeProtobuf(buf);
   const text = buf.toString("utf8");
   const what = def ? def.kind : "object";
   if (text.trim() === "")
@@ -783,13 +779,12 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
         if (sub) throw methodNotSupported(def, "create");
         const body = checkKind(
           decodeBody(
-            await readTyped(req, ["application/json", "application/yaml", PROTOBUF]),
+            await readTyped(req, ["application/json", "application/yaml"]),
             mediaType(req),
             def,
           ),
           def,
         );
-        if (mediaType(req) === PROTOBUF) logRequestObject(req, body);
         if (def.kind === "SelfSubjectAccessReview") {
           send(res, 201, selfSubjectAccessReview(body, user));
           return;
@@ -802,13 +797,12 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       case "update": {
         const body = checkKind(
           decodeBody(
-            await readTyped(req, ["application/json", "application/yaml", PROTOBUF]),
+            await readTyped(req, ["application/json", "application/yaml"]),
             mediaType(req),
             def,
           ),
           def,
         );
-        if (mediaType(req) === PROTOBUF) logRequestObject(req, body);
         const o = store.update(def, ns, name, body, {
           manager: mgr,
           subresource: sub || undefined,
@@ -1022,7 +1016,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
     const buf = await readTyped(
       req,
       verb === "update"
-        ? ["application/json", "application/yaml", PROTOBUF]
+        ? ["application/json", "application/yaml"]
         : [
             "application/merge-patch+json",
             "application/strategic-merge-patch+json",
@@ -1030,7 +1024,6 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
           ],
     );
     const body = decodeBody(buf, type, def);
-    if (type === PROTOBUF) logRequestObject(req, body);
     const next = (
       verb === "update"
         ? body

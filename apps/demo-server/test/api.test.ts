@@ -196,7 +196,21 @@ describe("API surface", () => {
   });
 
   it("kubectl scale goes through deployments/scale (autoscaling/v1 Scale)", async () => {
-    expect((await stack.kubectl(["create", "deployment", "s", "--image=nginx"])).code).toBe(0);
+    // `kubectl create deployment` sends protobuf, which the demo does not decode: create it as JSON.
+    const created = await json("POST", "/apis/apps/v1/namespaces/default/deployments", {
+      apiVersion: "apps/v1",
+      kind: "Deployment",
+      metadata: { name: "s", labels: { app: "s" } },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "s" } },
+        template: {
+          metadata: { labels: { app: "s" } },
+          spec: { containers: [{ name: "nginx", image: "nginx" }] },
+        },
+      },
+    });
+    expect(created.status).toBe(201);
     const r = await stack.kubectl(["scale", "deployment", "s", "--replicas=4"]);
     expect(r.stdout).toContain("deployment.apps/s scaled");
     const scale = await json("GET", "/apis/apps/v1/namespaces/default/deployments/s/scale");
