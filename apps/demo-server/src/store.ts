@@ -418,10 +418,15 @@ export class Store {
     ];
     const out = reorder(obj);
     if (opts.dryRun) return clone(out);
+    return this.commit(key, def, out, "ADDED");
+  }
+
+  /** Stores a created or changed object under the next resourceVersion and tells the watchers. */
+  private commit(key: string, def: ResourceDef, out: Obj, type: "ADDED" | "MODIFIED"): Obj {
     this.rv++;
     out.metadata.resourceVersion = String(this.rv);
     this.objects.set(key, out);
-    this.record("ADDED", def, out);
+    this.record(type, def, out);
     return clone(out);
   }
 
@@ -492,11 +497,7 @@ export class Store {
     const out = reorder(next);
     if (JSON.stringify(out) === JSON.stringify(cur)) return clone(cur);
     if (opts.dryRun) return clone(out);
-    this.rv++;
-    out.metadata.resourceVersion = String(this.rv);
-    this.objects.set(key, out);
-    this.record("MODIFIED", def, out);
-    return clone(out);
+    return this.commit(key, def, out, "MODIFIED");
   }
 
   /** Deletes an object immediately (kube with gracePeriodSeconds=0); returns the last state. */
