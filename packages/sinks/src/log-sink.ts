@@ -53,6 +53,13 @@ export interface LogSinkStats {
 }
 
 const FORMATS = ["legacy", "json"];
+
+/** The queued text back as lines, each with its newline. */
+function splitQueued(queued: string): string[] {
+  const lines = queued.split("\n");
+  lines.pop(); // the text ends with a newline
+  return lines.map((l) => `${l}\n`);
+}
 const MB = 1024 * 1024;
 const COALESCE_BYTES = 64 * 1024;
 
@@ -79,8 +86,10 @@ export class LogSink extends ReportingBase implements Sink {
   private milling: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private readonly coalesce: boolean;
-  private queue: string[] = [];
-  private queuedBytes = 0;
+  // Queued lines as one string (a line never holds a raw newline: both formats escape it), so
+  // the write flattens one rope instead of joining an array of them.
+  private queue = "";
+  private queuedLines = 0;
   private scheduled = false;
 
   constructor(o: LogSinkOptions) {
@@ -226,12 +235,12 @@ export class LogSink extends ReportingBase implements Sink {
       const line = this.line(e);
       if (line === undefined) ok = false;
       else {
-        this.queue.push(line);
-        this.queuedBytes += line.length;
+        this.queue += line;
+        this.queuedLines++;
       }
     }
     if (!this.coalesce) return this.flush() && ok;
-    if (this.queuedBytes >= COALESCE_BYTES) this.flush();
+    if (this.queue.length >= COALESCE_BYTES) this.flush();
     else if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => {
@@ -270,28 +279,37 @@ export class LogSink extends ReportingBase implements Sink {
    * later ones when > max). Returns false if any line could not be written.
    */
   private flush(): boolean {
-    const lines = this.queue;
-    if (lines.length === 0) return true;
-    const queuedLength = this.queuedBytes;
-    this.queue = [];
-    this.queuedBytes = 0;
+    const queued = this.queue;
+    if (queued === "") return true;
+    const count = this.queuedLines;
+    this.queue = "";
+    this.queuedLines = 0;
     // A UTF-16 unit is at most 3 UTF-8 bytes: when even that bound stays under the limit, no
     // line can cross it and the whole queue goes out in one write without measuring each line.
-    if (this.maxBytes === 0 || this.size + 3 * queuedLength < this.maxBytes) {
-      const text = lines.length === 1 ? lines[0]! : lines.join("");
+    if (this.maxBytes === 0 || this.size + 3 * queued.length < this.maxBytes) {
       try {
         if (this.fd === undefined) this.open();
-        const n = fs.writeSync(this.fd!, text);
+        const bytes = Buffer.byteLength(queued);
+        let n = fs.writeSync(this.fd!, queued);
+        if (n < bytes) {
+          // A short write (rare: a signal, a nearly full disk): finish the lines from a buffer.
+          const buf = Buffer.from(queued);
+          while (n < bytes) n += fs.writeSync(this.fd!, buf, n, bytes - n);
+        }
         this.size += n;
         this.written = true;
-        this.stats.events += lines.length;
+        this.stats.events += count;
         this.stats.bytes += n;
       } catch (e) {
-        this.fail(new SinkError("log", (e as Error).message, { cause: e }), this.eventsOf(lines));
+        this.fail(
+          new SinkError("log", (e as Error).message, { cause: e }),
+          this.eventsOf(splitQueued(queued)),
+        );
         return false;
       }
-      return this.syncIfAsked(lines);
+      return this.syncIfAsked(queued);
     }
+    const lines = splitQueued(queued);
     let ok = true;
     let chunk = "";
     let chunkBytes = 0;
@@ -341,11 +359,11 @@ export class LogSink extends ReportingBase implements Sink {
       pending.push(line);
     }
     write();
-    return this.syncIfAsked(lines) && ok;
+    return this.syncIfAsked(queued) && ok;
   }
 
   /** With `fsync: "every event"`, the lines are acknowledged only once they are on disk. */
-  private syncIfAsked(lines: readonly string[]): boolean {
+  private syncIfAsked(queued: string): boolean {
     if (!this.fsyncEvery || this.fd === undefined) return true;
     try {
       fs.fdatasyncSync(this.fd);
@@ -353,7 +371,7 @@ export class LogSink extends ReportingBase implements Sink {
     } catch (e) {
       this.fail(
         new SinkError("log", `fsync: ${(e as Error).message}`, { cause: e }),
-        this.eventsOf(lines),
+        this.eventsOf(splitQueued(queued)),
       );
       return false;
     }
@@ -377,10 +395,12 @@ export class LogSink extends ReportingBase implements Sink {
     if (this.closed) return;
     if (this.file !== undefined) this.flush();
     this.closed = true;
+    const syncing = this.fsyncEvery || this.timer !== undefined;
     if (this.timer) clearInterval(this.timer);
     await this.milling;
     if (this.fd !== undefined) {
-      this.sync();
+      // Like kube's log backend, closing leaves the lines to the page cache unless fsync was asked.
+      if (syncing) this.sync();
       fs.closeSync(this.fd);
       this.fd = undefined;
     }
