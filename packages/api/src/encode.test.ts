@@ -170,3 +170,51 @@ describe("encodeEventList", () => {
     expect(encodeEventList(decodeEventList(text).items)).toBe(text);
   });
 });
+
+describe("encodeEvent's memory of repeated strings", () => {
+  const withValue = (v: string): Event => ({
+    level: "Metadata",
+    auditID: "a",
+    stage: "ResponseComplete",
+    requestURI: "/",
+    verb: "get",
+    user: { username: v, groups: [v, "g"], extra: { [v]: [v] } },
+    sourceIPs: [v],
+    userAgent: v,
+    objectRef: { resource: v, namespace: v, apiGroup: v, apiVersion: v, subresource: v },
+    requestReceivedTimestamp: "2026-11-22T10:04:05.123456Z",
+    stageTimestamp: "2026-11-22T10:04:05.123456Z",
+    annotations: { [v]: v },
+  });
+  // Every string position that goes through the memory, checked by decoding the line again.
+  const expectFaithful = (v: string) => {
+    const out = encodeEvent(withValue(v));
+    const back = JSON.parse(out) as Event;
+    expect(back.user.username).toBe(v);
+    expect(back.user.groups).toEqual([v, "g"]);
+    expect(back.user.extra).toEqual({ [v]: [v] });
+    expect(back.sourceIPs).toEqual([v]);
+    expect(back.userAgent).toBe(v);
+    expect(back.objectRef).toMatchObject({ resource: v, namespace: v, apiGroup: v });
+    expect(back.annotations).toEqual({ [v]: v });
+    expect(out).not.toMatch(/[<>&\u2028]/);
+    return out;
+  };
+
+  it("writes a repeated value needing escapes the same, escaped, every time", () => {
+    const v = 'ua "x" <script>&\u2028\\ \n';
+    const first = expectFaithful(v);
+    expect(first).toContain("\\u003cscript\\u003e\\u0026\\u2028");
+    expect(expectFaithful(v)).toBe(first);
+  });
+
+  it("stays right when more distinct values pass than it keeps (it starts over)", () => {
+    const before = expectFaithful("<kept>");
+    for (let i = 0; i < 10_000; i++) expectFaithful(`user-${i}&<`);
+    expect(expectFaithful("<kept>")).toBe(before);
+  });
+
+  it("writes long values (not kept) exactly too", () => {
+    expectFaithful(`${"<".repeat(300)}"`);
+  });
+});

@@ -123,6 +123,7 @@ function byteCompare(a: string, b: string): number {
 // Go sorts map keys by their UTF-8 bytes; UTF-16 order only differs once surrogates are involved.
 function sortedKeys(obj: Record<string, unknown>): string[] {
   const keys = Object.keys(obj);
+  if (keys.length < 2) return keys;
   return keys.some((k) => /[\ud800-\udfff]/.test(k)) ? keys.sort(byteCompare) : keys.sort();
 }
 
@@ -184,17 +185,37 @@ function encodePlainObject(v: Record<string, unknown>): string {
   return `${out}}`;
 }
 
+// Most strings of an event repeat from request to request (user names, groups, user agents,
+// resources, namespaces, annotation keys): remember how they are written. Bounded; per-request
+// values (audit IDs, URIs, object names, times) never go through it.
+const QUOTED_MAX = 4096;
+const QUOTED_MAX_LENGTH = 256;
+const quoted = new Map<string, string>();
+
+/** {@link goJSONString} for a value that tends to repeat across events. */
+function repeated(s: string): string {
+  let q = quoted.get(s);
+  if (q === undefined) {
+    q = goJSONString(s);
+    if (s.length <= QUOTED_MAX_LENGTH) {
+      if (quoted.size >= QUOTED_MAX) quoted.clear();
+      quoted.set(s, q);
+    }
+  }
+  return q;
+}
+
 function stringList(list: readonly string[]): string {
   let out = "[";
-  for (let i = 0; i < list.length; i++) out += (i ? "," : "") + goJSONString(list[i]!);
+  for (let i = 0; i < list.length; i++) out += (i ? "," : "") + repeated(list[i]!);
   return `${out}]`;
 }
 
 function userInfo(u: UserInfo | undefined | null): string {
   if (!u) return "{}";
   let out = "";
-  if (u.username) out += `,"username":${goJSONString(u.username)}`;
-  if (u.uid) out += `,"uid":${goJSONString(u.uid)}`;
+  if (u.username) out += `,"username":${repeated(u.username)}`;
+  if (u.uid) out += `,"uid":${repeated(u.uid)}`;
   if (u.groups && u.groups.length > 0) out += `,"groups":${stringList(u.groups)}`;
   if (u.extra) {
     const keys = sortedKeys(u.extra);
@@ -202,7 +223,7 @@ function userInfo(u: UserInfo | undefined | null): string {
       let ex = "";
       for (const k of keys) {
         const vals = u.extra[k];
-        ex += `,${goJSONString(k)}:${vals ? stringList(vals) : "null"}`;
+        ex += `,${repeated(k)}:${vals ? stringList(vals) : "null"}`;
       }
       out += `,"extra":{${ex.slice(1)}}`;
     }
@@ -214,16 +235,21 @@ function str(key: string, v: string | undefined): string {
   return v ? `,"${key}":${goJSONString(v)}` : "";
 }
 
+/** {@link str} for a value that tends to repeat across events. */
+function rstr(key: string, v: string | undefined): string {
+  return v ? `,"${key}":${repeated(v)}` : "";
+}
+
 function objectRef(r: ObjectReference): string {
   const out =
-    str("resource", r.resource) +
-    str("namespace", r.namespace) +
+    rstr("resource", r.resource) +
+    rstr("namespace", r.namespace) +
     str("name", r.name) +
     str("uid", r.uid) +
-    str("apiGroup", r.apiGroup) +
-    str("apiVersion", r.apiVersion) +
+    rstr("apiGroup", r.apiGroup) +
+    rstr("apiVersion", r.apiVersion) +
     str("resourceVersion", r.resourceVersion) +
-    str("subresource", r.subresource);
+    rstr("subresource", r.subresource);
   return `{${out.slice(1)}}`;
 }
 
@@ -266,18 +292,18 @@ function time(v: string | null | undefined): string {
 
 function eventBody(e: Event): string {
   let out =
-    `"level":${goJSONString(e.level ?? "")}` +
+    `"level":${repeated(e.level ?? "")}` +
     `,"auditID":${goJSONString(e.auditID ?? "")}` +
-    `,"stage":${goJSONString(e.stage ?? "")}` +
+    `,"stage":${repeated(e.stage ?? "")}` +
     `,"requestURI":${goJSONString(e.requestURI ?? "")}` +
-    `,"verb":${goJSONString(e.verb ?? "")}` +
+    `,"verb":${repeated(e.verb ?? "")}` +
     `,"user":${userInfo(e.user)}`;
   if (e.impersonatedUser) out += `,"impersonatedUser":${userInfo(e.impersonatedUser)}`;
   if (e.authenticationMetadata) {
     out += `,"authenticationMetadata":{${str("impersonationConstraint", e.authenticationMetadata.impersonationConstraint).slice(1)}}`;
   }
   if (e.sourceIPs && e.sourceIPs.length > 0) out += `,"sourceIPs":${stringList(e.sourceIPs)}`;
-  if (e.userAgent) out += `,"userAgent":${goJSONString(e.userAgent)}`;
+  if (e.userAgent) out += `,"userAgent":${repeated(e.userAgent)}`;
   if (e.objectRef) out += `,"objectRef":${objectRef(e.objectRef)}`;
   if (e.responseStatus) out += `,"responseStatus":${status(e.responseStatus)}`;
   if (e.requestObject !== undefined && e.requestObject !== null)
@@ -289,8 +315,7 @@ function eventBody(e: Event): string {
     const keys = sortedKeys(e.annotations);
     if (keys.length > 0) {
       let an = "";
-      for (const k of keys)
-        an += `,${goJSONString(k)}:${goJSONString(String(e.annotations[k] ?? ""))}`;
+      for (const k of keys) an += `,${repeated(k)}:${repeated(String(e.annotations[k] ?? ""))}`;
       out += `,"annotations":{${an.slice(1)}}`;
     }
   }
