@@ -144,6 +144,22 @@ describe("Go string escaping (HTML escaping on)", () => {
   it("compacts JSON text without touching string contents", () => {
     expect(compactJSON('{ "a" : [ 1 , 2 ],\n "s": " x  y " }')).toBe('{"a":[1,2],"s":" x  y "}');
   });
+
+  // Go's json.Compact with HTML escaping: each character that makes compaction do work, alone.
+  it.each([
+    ["space", '{"a": 1}', '{"a":1}'],
+    ["newline", '{"a":\n1}', '{"a":1}'],
+    ["carriage return", '{"a":\r1}', '{"a":1}'],
+    ["tab", '{"a":\t1}', '{"a":1}'],
+    ["<", '{"a":"<"}', '{"a":"\\u003c"}'],
+    [">", '{"a":">"}', '{"a":"\\u003e"}'],
+    ["&", '{"a":"&"}', '{"a":"\\u0026"}'],
+    ["U+2028", '{"a":"\u2028"}', '{"a":"\\u2028"}'],
+    ["U+2029", '{"a":"\u2029"}', '{"a":"\\u2029"}'],
+    ["nothing to do", '{"a":"x","b":[1,{}]}', '{"a":"x","b":[1,{}]}'],
+  ])("compactJSON: %s", (_name, input, want) => {
+    expect(compactJSON(input)).toBe(want);
+  });
 });
 
 describe("encodeEventList", () => {
