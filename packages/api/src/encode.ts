@@ -137,10 +137,12 @@ function byteCompare(a: string, b: string): number {
 }
 
 // Go sorts map keys by their UTF-8 bytes; UTF-16 order only differs once surrogates are involved.
+const SURROGATE = /[\ud800-\udfff]/;
+
 function sortedKeys(obj: Record<string, unknown>): string[] {
   const keys = Object.keys(obj);
   if (keys.length < 2) return keys;
-  return keys.some((k) => /[\ud800-\udfff]/.test(k)) ? keys.sort(byteCompare) : keys.sort();
+  return keys.some((k) => SURROGATE.test(k)) ? keys.sort(byteCompare) : keys.sort();
 }
 
 function number(n: number): string {
