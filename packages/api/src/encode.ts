@@ -205,43 +205,74 @@ function encodePlainObject(v: Record<string, unknown>): string {
 
 // Most strings of an event repeat from request to request (user names, groups, user agents,
 // resources, namespaces, annotation keys): remember how they are written. Bounded; per-request
-// values (audit IDs, URIs, object names, times) never go through it.
+// values (audit IDs, URIs, object names, times) never go through it. Each place an event's
+// strings come from keeps its own tally: where values turn out mostly distinct (say, source IPs
+// of many clients), remembering costs more than it saves, and that place rests for a while.
 const QUOTED_MAX = 4096;
 const QUOTED_MAX_LENGTH = 256;
+const TALLY_WINDOW = 256;
+const TALLY_REST = 16 * 1024;
 const quoted = new Map<string, string>();
 
+/** Hits and misses of one place in the event (level/stage/verb, the user, the user agent, …). */
+interface Tally {
+  hits: number;
+  misses: number;
+  rest: number;
+}
+const tally = (): Tally => ({ hits: 0, misses: 0, rest: 0 });
+const WORDS = tally();
+const USER = tally();
+const IPS = tally();
+const AGENT = tally();
+const REF = tally();
+const NAMESPACE = tally();
+const ANNOTATION_KEYS = tally();
+const ANNOTATION_VALUES = tally();
+
 /** {@link goJSONString} for a value that tends to repeat across events. */
-function repeated(s: string): string {
+function repeated(s: string, t: Tally): string {
+  if (t.rest > 0) {
+    t.rest--;
+    return goJSONString(s);
+  }
   let q = quoted.get(s);
-  if (q === undefined) {
-    q = goJSONString(s);
-    if (s.length <= QUOTED_MAX_LENGTH) {
-      if (quoted.size >= QUOTED_MAX) quoted.clear();
-      quoted.set(s, q);
-    }
+  if (q !== undefined) {
+    t.hits++;
+    return q;
+  }
+  q = goJSONString(s);
+  if (s.length <= QUOTED_MAX_LENGTH) {
+    if (quoted.size >= QUOTED_MAX) quoted.clear();
+    quoted.set(s, q);
+  }
+  if (++t.misses >= TALLY_WINDOW) {
+    if (t.hits < t.misses) t.rest = TALLY_REST;
+    t.hits = 0;
+    t.misses = 0;
   }
   return q;
 }
 
-function stringList(list: readonly string[]): string {
+function stringList(list: readonly string[], t: Tally): string {
   let out = "[";
-  for (let i = 0; i < list.length; i++) out += (i ? "," : "") + repeated(list[i]!);
+  for (let i = 0; i < list.length; i++) out += (i ? "," : "") + repeated(list[i]!, t);
   return `${out}]`;
 }
 
 function userInfo(u: UserInfo | undefined | null): string {
   if (!u) return "{}";
   let out = "";
-  if (u.username) out += `,"username":${repeated(u.username)}`;
-  if (u.uid) out += `,"uid":${repeated(u.uid)}`;
-  if (u.groups && u.groups.length > 0) out += `,"groups":${stringList(u.groups)}`;
+  if (u.username) out += `,"username":${repeated(u.username, USER)}`;
+  if (u.uid) out += `,"uid":${repeated(u.uid, USER)}`;
+  if (u.groups && u.groups.length > 0) out += `,"groups":${stringList(u.groups, USER)}`;
   if (u.extra) {
     const keys = sortedKeys(u.extra);
     if (keys.length > 0) {
       let ex = "";
       for (const k of keys) {
         const vals = u.extra[k];
-        ex += `,${repeated(k)}:${vals ? stringList(vals) : "null"}`;
+        ex += `,${repeated(k, USER)}:${vals ? stringList(vals, USER) : "null"}`;
       }
       out += `,"extra":{${ex.slice(1)}}`;
     }
@@ -254,20 +285,20 @@ function str(key: string, v: string | undefined): string {
 }
 
 /** {@link str} for a value that tends to repeat across events. */
-function rstr(key: string, v: string | undefined): string {
-  return v ? `,"${key}":${repeated(v)}` : "";
+function rstr(key: string, v: string | undefined, t: Tally): string {
+  return v ? `,"${key}":${repeated(v, t)}` : "";
 }
 
 function objectRef(r: ObjectReference): string {
   const out =
-    rstr("resource", r.resource) +
-    rstr("namespace", r.namespace) +
+    rstr("resource", r.resource, REF) +
+    rstr("namespace", r.namespace, NAMESPACE) +
     str("name", r.name) +
     str("uid", r.uid) +
-    rstr("apiGroup", r.apiGroup) +
-    rstr("apiVersion", r.apiVersion) +
+    rstr("apiGroup", r.apiGroup, REF) +
+    rstr("apiVersion", r.apiVersion, REF) +
     str("resourceVersion", r.resourceVersion) +
-    rstr("subresource", r.subresource);
+    rstr("subresource", r.subresource, REF);
   return `{${out.slice(1)}}`;
 }
 
@@ -310,18 +341,18 @@ function time(v: string | null | undefined): string {
 
 function eventBody(e: Event): string {
   let out =
-    `"level":${repeated(e.level ?? "")}` +
+    `"level":${repeated(e.level ?? "", WORDS)}` +
     `,"auditID":${goJSONString(e.auditID ?? "")}` +
-    `,"stage":${repeated(e.stage ?? "")}` +
+    `,"stage":${repeated(e.stage ?? "", WORDS)}` +
     `,"requestURI":${goJSONString(e.requestURI ?? "")}` +
-    `,"verb":${repeated(e.verb ?? "")}` +
+    `,"verb":${repeated(e.verb ?? "", WORDS)}` +
     `,"user":${userInfo(e.user)}`;
   if (e.impersonatedUser) out += `,"impersonatedUser":${userInfo(e.impersonatedUser)}`;
   if (e.authenticationMetadata) {
     out += `,"authenticationMetadata":{${str("impersonationConstraint", e.authenticationMetadata.impersonationConstraint).slice(1)}}`;
   }
-  if (e.sourceIPs && e.sourceIPs.length > 0) out += `,"sourceIPs":${stringList(e.sourceIPs)}`;
-  if (e.userAgent) out += `,"userAgent":${repeated(e.userAgent)}`;
+  if (e.sourceIPs && e.sourceIPs.length > 0) out += `,"sourceIPs":${stringList(e.sourceIPs, IPS)}`;
+  if (e.userAgent) out += `,"userAgent":${repeated(e.userAgent, AGENT)}`;
   if (e.objectRef) out += `,"objectRef":${objectRef(e.objectRef)}`;
   if (e.responseStatus) out += `,"responseStatus":${status(e.responseStatus)}`;
   if (e.requestObject !== undefined && e.requestObject !== null)
@@ -333,7 +364,8 @@ function eventBody(e: Event): string {
     const keys = sortedKeys(e.annotations);
     if (keys.length > 0) {
       let an = "";
-      for (const k of keys) an += `,${repeated(k)}:${repeated(String(e.annotations[k] ?? ""))}`;
+      for (const k of keys)
+        an += `,${repeated(k, ANNOTATION_KEYS)}:${repeated(String(e.annotations[k] ?? ""), ANNOTATION_VALUES)}`;
       out += `,"annotations":{${an.slice(1)}}`;
     }
   }
