@@ -11,7 +11,7 @@
 
 import { fork } from "node:child_process";
 import { once } from "node:events";
-import { createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs";
+import { createWriteStream, mkdtempSync, openSync, rmSync, statSync, writeSync } from "node:fs";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { cpus, loadavg, tmpdir } from "node:os";
@@ -124,6 +124,63 @@ function app(req: IncomingMessage, res: ServerResponse): void {
   res.end(POD_JSON);
 }
 
+/**
+ * The floor: the least any audit logger writing kube's JSON lines must add to `app`, with no
+ * middleware at all — two pre-built events of the bench's shape per request (RequestReceived,
+ * ResponseComplete), JSON.stringify'd and appended to a file in 64 KB writes; at RequestResponse
+ * the ResponseComplete line also carries the request and response bytes, spliced in unparsed.
+ * It decides nothing, reads no header, parses no body: an upper bound for any real middleware.
+ */
+function floorApp(dir: string, level: "Metadata" | "RequestResponse") {
+  const fd = openSync(join(dir, `floor-${level}.log`), "a");
+  let chunk = "";
+  const event = {
+    kind: "Event",
+    apiVersion: "audit.k8s.io/v1",
+    level,
+    auditID: "9d3e1f1c-0b7a-4c6e-8f1e-000000000001",
+    stage: "RequestReceived",
+    requestURI: "/api/v1/namespaces/default/pods/p",
+    verb: "get",
+    user: { username: "system:anonymous", groups: ["system:unauthenticated"] },
+    sourceIPs: ["127.0.0.1"],
+    userAgent: "autocannon",
+    objectRef: { resource: "pods", namespace: "default", name: "p", apiVersion: "v1" },
+    requestReceivedTimestamp: "2026-11-22T10:04:05.123456Z",
+    stageTimestamp: "2026-11-22T10:04:05.123456Z",
+  };
+  const complete = {
+    ...event,
+    stage: "ResponseComplete",
+    responseStatus: { metadata: {}, code: 200 },
+  };
+  const append = (line: string) => {
+    chunk += line;
+    if (chunk.length >= 65536) {
+      writeSync(fd, chunk);
+      chunk = "";
+    }
+  };
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    append(`${JSON.stringify(event)}\n`);
+    if (level === "RequestResponse" && req.method === "POST") {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const body = Buffer.concat(chunks);
+        res.writeHead(201, { "Content-Type": "application/json", "Content-Length": body.length });
+        res.end(body);
+        const text = body.toString("utf8");
+        const line = JSON.stringify(complete);
+        append(`${line.slice(0, -1)},"requestObject":${text},"responseObject":${text}}\n`);
+      });
+      return;
+    }
+    app(req, res);
+    append(`${JSON.stringify(complete)}\n`);
+  };
+}
+
 async function serverProcess(dir: string): Promise<void> {
   const meta = await makeSink(join(dir, "metadata.log"));
   const full = await makeSink(join(dir, "request-response.log"));
@@ -133,6 +190,8 @@ async function serverProcess(dir: string): Promise<void> {
     http.createServer(withAudit(app, { sink: full.sink, policy: policyAt("RequestResponse") })),
     // The middleware alone: a sink that accepts events without encoding or writing them.
     http.createServer(withAudit(app, { sink: nullSink, policy: policyAt("Metadata") })),
+    http.createServer(floorApp(dir, "Metadata")),
+    http.createServer(floorApp(dir, "RequestResponse")),
   ];
   for (const s of servers) s.keepAliveTimeout = 60_000;
   await Promise.all(
@@ -274,7 +333,14 @@ async function main(): Promise<void> {
   });
   server = worker;
   const [ready] = (await once(worker, "message")) as [{ ports: number[]; sink: string }];
-  const [basePort, metaPort, fullPort, nullPort] = ready.ports as [number, number, number, number];
+  const [basePort, metaPort, fullPort, nullPort, floorMetaPort, floorFullPort] = ready.ports as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
   const seconds = Number(process.env.BENCH_SECONDS ?? 1);
   const loadAverage = () =>
@@ -284,6 +350,22 @@ async function main(): Promise<void> {
   console.log(`load average at start: ${loadAverage()}`);
   console.log(
     `@kaudit/middleware bench — node ${process.version}, sink: ${ready.sink}, ${rounds}×${seconds}s rounds, 20 connections`,
+  );
+  const f1 = await race(
+    "floor: no middleware, 2 stringified lines/request",
+    basePort,
+    floorMetaPort,
+    false,
+    rounds,
+    seconds,
+  );
+  const f2 = await race(
+    "floor: RequestResponse, bodies spliced unparsed",
+    basePort,
+    floorFullPort,
+    true,
+    rounds,
+    seconds,
   );
   await race("Metadata, null sink (middleware alone)", basePort, nullPort, false, rounds, seconds);
   const r1 = await race("Metadata, GET small JSON", basePort, metaPort, false, rounds, seconds);
@@ -315,6 +397,9 @@ async function main(): Promise<void> {
   console.log(`load average at end: ${loadAverage()}`);
   console.log(
     `ratios: Metadata ${r1.toFixed(3)}× (gate 0.90), RequestResponse 4 KB ${r2.toFixed(3)}× (gate 0.75)`,
+  );
+  console.log(
+    `floors (no middleware, minimal logging): Metadata ${f1.toFixed(3)}×, RequestResponse ${f2.toFixed(3)}×; middleware share of the floor: Metadata ${(r1 / f1).toFixed(2)}, RequestResponse ${(r2 / f2).toFixed(2)}`,
   );
   if (r1 < 0.9 || r2 < 0.75) console.log("gates not met on this run (see README)");
 }
