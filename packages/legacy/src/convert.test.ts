@@ -296,6 +296,49 @@ describe("legacyToEvents: G5 lines", () => {
     ]);
   });
 
+  it("resolves each line's own URI and namespace, however its method and URI split", async () => {
+    // Lines whose method+URI would read the same if joined by a space; and one URI in two
+    // namespaces. (What a URI resolves to is remembered between lines.)
+    const line = (id: string, method: string, ns: string, uri: string) =>
+      `2021-04-01T00:00:00Z AUDIT: id="${id}" stage="ResponseComplete" ip="1.2.3.4" method="${method}" user="u" groups="<none>" as="<self>" asgroups="<lookup>" user-agent="k" namespace="${ns}" uri="${uri}" response="200"`;
+    const input = [
+      line("a", "get X", "ns", "/api/v1/pods"),
+      line("b", "get", "ns", "X /api/v1/pods"),
+      line("c", "get", "one", "/api/v1/namespaces/one/pods/p"),
+      line("d", "get", "two", "/api/v1/namespaces/one/pods/p"),
+    ];
+    const { legacyToJsonLines } = await import("./convert");
+    const json: unknown[] = [];
+    for await (const batch of legacyToJsonLines(input))
+      for (const r of batch) json.push("json" in r ? JSON.parse(r.json) : r);
+    const evs = events(await collect(input));
+    for (const got of [evs, json] as Event[][]) {
+      expect(got.map((e) => [e.requestURI, e.verb, e.objectRef?.namespace])).toEqual([
+        ["/api/v1/pods", "get X", "ns"],
+        ["X /api/v1/pods", "get", "ns"],
+        ["/api/v1/namespaces/one/pods/p", "get", "one"],
+        ["/api/v1/namespaces/one/pods/p", "get", "two"],
+      ]);
+    }
+    expect(json).toEqual(evs);
+  });
+
+  it("writes JSON escapes for raw controls and lone surrogates that only a malformed line holds", async () => {
+    // Values copied from the line with their quotes must still be what JSON.stringify writes.
+    const line = (id: string, ua: string) =>
+      `2021-04-01T00:00:00Z AUDIT: id="${id}" stage="ResponseComplete" ip="1.2.3.4" method="get" user="u" groups="<none>" as="<self>" asgroups="<lookup>" user-agent="${ua}" namespace="ns" uri="/api/v1/pods" response="200"`;
+    const input = [line("t", "a\tb"), line("s", "x\ud800y"), line("p", "plain <ua>")];
+    const { legacyToJsonLines } = await import("./convert");
+    const json: string[] = [];
+    for await (const batch of legacyToJsonLines(input))
+      for (const r of batch) if ("json" in r) json.push(r.json);
+    const evs = events(await collect(input));
+    expect(evs.map((e) => e.userAgent)).toEqual(["a\tb", "x\ud800y", "plain <ua>"]);
+    expect(json).toEqual(evs.map((e) => JSON.stringify(e)));
+    expect(json[0]).toContain('"userAgent":"a\\tb"');
+    expect(json[1]).toContain('"userAgent":"x\\ud800y"');
+  });
+
   it("eventsToLegacy(legacyToEvents(G5)) gives back the line except for lost nanoseconds", async () => {
     const evs = events(await collect([G5("w")]));
     const lines: string[] = [];

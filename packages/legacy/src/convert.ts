@@ -12,12 +12,15 @@ import {
   type Layout,
   scanLine,
   scanned,
+  scannedJSON,
   scannedList,
   scannedResponse,
   scannedValue,
 } from "./parse";
 import { LINE_BATCHES, type LineSource } from "./split-lines";
 import { type ParsedTime, toMicroTime } from "./time";
+
+const q = JSON.stringify;
 
 /** A line that could not be read or converted: 1-based line and column, and why. */
 export interface LegacyLineError {
@@ -101,6 +104,44 @@ function objectRefFrom(
   return ref;
 }
 
+// Logs repeat their URIs (leader-election endpoints, health checks, list/watch of the same
+// collections): what a URI resolves to, and how its parts are written as JSON, is remembered per
+// method and URI (RequestInfo depends on nothing else). Bounded: cleared when full.
+const RESOLVED_MAX = 4096;
+interface Resolved {
+  info: RequestAttributes;
+  /** The requestURI as a JSON string. */
+  uriJson: string;
+  /** jsonObjectRef(info, namespace) by the line's namespace. */
+  refJson: Map<string | undefined, string>;
+}
+const resolvedByUri = new Map<string, Resolved>();
+
+/** attributesFromRequest for `method` and `uri`, remembered (the result must not be changed). */
+function resolve(method: string, uri: string): Resolved {
+  // Length-prefixed: a (fuzzed, broken) method may hold spaces, and a URI anything.
+  const key = `${method.length}:${method} ${uri}`;
+  let r = resolvedByUri.get(key);
+  if (r === undefined) {
+    r = { info: attributesFromRequest({ method, url: uri }), uriJson: q(uri), refJson: new Map() };
+    if (resolvedByUri.size >= RESOLVED_MAX) resolvedByUri.clear();
+    resolvedByUri.set(key, r);
+  }
+  return r;
+}
+
+/** `,"objectRef":{...}` of a resolved URI and a namespace, remembered per namespace. */
+function refJsonOf(r: Resolved, namespace: string | undefined): string {
+  let json = r.refJson.get(namespace);
+  if (json === undefined) {
+    json = jsonObjectRef(r.info, namespace);
+    // A URI seen with many namespaces (non-namespaced paths) keeps a few of them only.
+    if (r.refJson.size >= 64) r.refJson.clear();
+    r.refJson.set(namespace, json);
+  }
+  return json;
+}
+
 function statusFor(code: number): Status {
   return code === 0 ? { metadata: {} } : { metadata: {}, code };
 }
@@ -115,10 +156,7 @@ function eventFromScan(layout: Layout): Event {
   const uri = v(10) ?? "";
   const method = v(3) ?? "";
   // G1–G3 have the HTTP method, G4/G5 the verb (which RequestInfo only needs for list/watch names).
-  const info = attributesFromRequest({
-    method: basic ? method : (VERB_METHOD[method] ?? method.toUpperCase()),
-    url: uri,
-  });
+  const info = resolve(basic ? method : (VERB_METHOD[method] ?? method.toUpperCase()), uri).info;
   const verb = basic ? info.verb : method;
   const user: UserInfo = {};
   const username = v(4);
@@ -164,19 +202,19 @@ function eventFromScan(layout: Layout): Event {
   return event;
 }
 
-const q = JSON.stringify;
-
 function jsonStrings(list: readonly string[]): string {
   let out = "[";
   for (let i = 0; i < list.length; i++) out += i === 0 ? q(list[i]) : `,${q(list[i])}`;
   return `${out}]`;
 }
 
-function jsonUser(name: string | undefined, groups: readonly string[] | undefined): string {
-  if (name === undefined) return groups === undefined ? "{}" : `{"groups":${jsonStrings(groups)}}`;
+/** The user object's JSON from the user name already as a JSON string (or none) and groups. */
+function jsonUser(nameJson: string | undefined, groups: readonly string[] | undefined): string {
+  if (nameJson === undefined)
+    return groups === undefined ? "{}" : `{"groups":${jsonStrings(groups)}}`;
   return groups === undefined
-    ? `{"username":${q(name)}}`
-    : `{"username":${q(name)},"groups":${jsonStrings(groups)}}`;
+    ? `{"username":${nameJson}}`
+    : `{"username":${nameJson},"groups":${jsonStrings(groups)}}`;
 }
 
 /** `,"objectRef":{...}` as JSON.stringify(objectRefFrom(info, namespace)) writes it, or "". */
@@ -202,10 +240,7 @@ function jsonFromScan(): string {
   const v = scannedValue;
   const uri = v(10) ?? "";
   const method = v(3) ?? "";
-  const info = attributesFromRequest({
-    method: VERB_METHOD[method] ?? method.toUpperCase(),
-    url: uri,
-  });
+  const resolved = resolve(VERB_METHOD[method] ?? method.toUpperCase(), uri);
   const username = v(4);
   const groups = scannedList(5);
   const rawAs = v(6);
@@ -216,15 +251,16 @@ function jsonFromScan(): string {
   const received = toMicroTime(scanned.time);
   const stage = v(1) ?? "";
   const response = scannedResponse();
-  let s = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":${q(v(0))},"stage":${q(stage)},"requestURI":${q(uri)},"verb":${q(method)},"user":${jsonUser(username !== undefined && username !== "" && username !== "<none>" ? username : undefined, groups)}`;
+  const j = scannedJSON;
+  let s = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":${j(0)},"stage":${v(1) === undefined ? '""' : j(1)},"requestURI":${resolved.uriJson},"verb":${v(3) === undefined ? '""' : j(3)},"user":${jsonUser(username !== undefined && username !== "" && username !== "<none>" ? j(4) : undefined, groups)}`;
   if (as !== undefined || asgroups !== undefined) {
-    s += `,"impersonatedUser":${jsonUser(as !== undefined && as !== "" ? as : undefined, asgroups)}`;
+    s += `,"impersonatedUser":${jsonUser(as !== undefined && as !== "" ? j(6) : undefined, asgroups)}`;
   }
   const ip = v(2);
-  if (ip !== undefined && ip !== "<unknown>" && ip !== "<nil>") s += `,"sourceIPs":[${q(ip)}]`;
+  if (ip !== undefined && ip !== "<unknown>" && ip !== "<nil>") s += `,"sourceIPs":[${j(2)}]`;
   const userAgent = v(8);
-  if (userAgent !== undefined && userAgent !== "") s += `,"userAgent":${q(userAgent)}`;
-  s += jsonObjectRef(info, namespace);
+  if (userAgent !== undefined && userAgent !== "") s += `,"userAgent":${j(8)}`;
+  s += refJsonOf(resolved, namespace);
   if (response !== undefined) {
     s +=
       response === 0

@@ -160,6 +160,11 @@ const SLOT: Record<Key, number> = {
 
 const VALUES: (string | undefined)[] = new Array(12).fill(undefined);
 const COLUMNS: number[] = new Array(12).fill(0);
+// Where a value read without escapes ends (its closing quote); -1 when it was unescaped.
+const PLAIN_END: number[] = new Array(12).fill(-1);
+// Characters JSON.stringify escapes that a value without backslashes could still hold raw (a
+// malformed line: Go's %q never writes them): controls and lone surrogates.
+const JSON_ESCAPED_RAW = /[\u0000-\u001f\ud800-\udfff]/;
 
 /** A decimal int32-ish status code as Go's Itoa writes it, or undefined. */
 function parseCode(s: string): number | undefined {
@@ -268,6 +273,9 @@ export function parseLine(input: string): ParsedLine {
  * garbage per line down.
  */
 export const scanned = {
+  line: "",
+  /** Whether the line holds no character JSON.stringify would escape besides `"` and `\` (lazy). */
+  jsonPlain: undefined as boolean | undefined,
   timestamp: "",
   time: { utcSeconds: "", fraction: "", offsetMinutes: 0 } as ParsedTime,
   groupsList: undefined as string[] | undefined,
@@ -281,6 +289,20 @@ export const scanned = {
  */
 export function scannedValue(slot: number): string | undefined {
   return VALUES[slot];
+}
+
+/**
+ * `JSON.stringify(scannedValue(slot))`, taken straight from the line when the value was read
+ * without escapes: between Go's quotes such a value holds no `"` nor `\`, so (on a line without
+ * raw controls or lone surrogates) the quoted text is already its JSON string.
+ */
+export function scannedJSON(slot: number): string {
+  const end = PLAIN_END[slot]!;
+  if (end !== -1) {
+    scanned.jsonPlain ??= !JSON_ESCAPED_RAW.test(scanned.line);
+    if (scanned.jsonPlain) return scanned.line.slice(COLUMNS[slot]!, end + 1);
+  }
+  return JSON.stringify(VALUES[slot]);
 }
 
 /** Reads one line into {@link scanned}; returns its layout. Throws LegacyParseError. */
@@ -321,7 +343,11 @@ export function scanLine(input: string): Layout {
   // Reused across calls (parsing is synchronous), cleared here.
   const values = VALUES;
   const columns = COLUMNS;
-  for (let i = 0; i < 12; i++) values[i] = undefined;
+  const plainEnd = PLAIN_END;
+  for (let i = 0; i < 12; i++) {
+    values[i] = undefined;
+    plainEnd[i] = -1;
+  }
   let node = ROOT;
   let nextBackslash = line.indexOf("\\", pos);
   let groupsList: string[] | undefined;
@@ -364,6 +390,7 @@ export function scanLine(input: string): Layout {
       if (nextBackslash !== -1 && nextBackslash < pos) nextBackslash = line.indexOf("\\", pos);
       if (close !== -1 && (nextBackslash === -1 || nextBackslash > close)) {
         values[slot] = line.slice(pos + 1, close);
+        plainEnd[slot] = close;
         pos = close + 1;
       } else {
         const list = slot === 5 || slot === 7 ? plainList(line, pos) : undefined;
@@ -387,6 +414,8 @@ export function scanLine(input: string): Layout {
   if (layout === undefined) {
     fail(n, node.expected, `line ends too early (truncated?): expected ${node.expected}`);
   }
+  scanned.line = line;
+  scanned.jsonPlain = undefined;
   scanned.timestamp = timestamp;
   scanned.time = time;
   scanned.groupsList = groupsList;
