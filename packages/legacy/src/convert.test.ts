@@ -192,6 +192,30 @@ describe("legacyToEvents: G1–G3 pairing", () => {
     expect(evs[1]!.stageTimestamp).toBe(evs[1]!.requestReceivedTimestamp);
   });
 
+  it("writes the same JSON directly as JSON.stringify of the paired, deferred, evicted and unpaired events", async () => {
+    const input = [
+      req("a"),
+      `2017-03-21T03:57:09.2Z AUDIT: id="b" ip="10.0.0.1" method="DELETE" user="u" groups="<none>" as="bob" asgroups="\\"x\\"" namespace="ns" uri="/api/v1/namespaces/ns/pods/p"`,
+      `2017-03-21T03:57:10Z AUDIT: id="b" response="<deferred>"`,
+      req("c", "/healthz"),
+      req("d"),
+      resp("a", 403, 11),
+      req("e"),
+    ];
+    const { legacyToJsonLines } = await import("./convert");
+    for (const maxPending of [1, 2, 10]) {
+      const json: unknown[] = [];
+      for await (const batch of legacyToJsonLines(input, { maxPending }))
+        for (const r of batch) json.push("json" in r ? JSON.parse(r.json) : r);
+      const all = await collect(input, { maxPending });
+      expect(json).toEqual(
+        all.map((r) => ("event" in r ? JSON.parse(JSON.stringify(r.event)) : r)),
+      );
+    }
+    const evs = events(await collect(input));
+    expect(evs.find((e) => e.auditID === "b")!.responseStatus).toEqual({ metadata: {} });
+  });
+
   it("pairs repeated ids first-in first-out", async () => {
     const rs = await collect([
       req("x", "/api/v1/nodes"),
@@ -321,6 +345,26 @@ describe("legacyToEvents: G5 lines", () => {
       ]);
     }
     expect(json).toEqual(evs);
+  });
+
+  it("writes each line's own groups when lists repeat and alternate", async () => {
+    const line = (id: string, groups: string, asgroups: string) =>
+      `2021-04-01T00:00:00Z AUDIT: id="${id}" stage="ResponseComplete" ip="1.2.3.4" method="get" user="u" groups="${groups}" as="x" asgroups="${asgroups}" user-agent="k" namespace="ns" uri="/api/v1/pods" response="200"`;
+    const a = '\\"a\\",\\"b\\"';
+    const b = '\\"b\\"';
+    const input = [line("1", a, b), line("2", b, a), line("3", a, b), line("4", a, "<lookup>")];
+    const { legacyToJsonLines } = await import("./convert");
+    const json: unknown[] = [];
+    for await (const batch of legacyToJsonLines(input))
+      for (const r of batch) json.push("json" in r ? JSON.parse(r.json) : r);
+    const evs = events(await collect(input));
+    expect(json).toEqual(evs);
+    expect(evs.map((e) => [e.user.groups, e.impersonatedUser?.groups])).toEqual([
+      [["a", "b"], ["b"]],
+      [["b"], ["a", "b"]],
+      [["a", "b"], ["b"]],
+      [["a", "b"], undefined],
+    ]);
   });
 
   it("writes JSON escapes for raw controls and lone surrogates that only a malformed line holds", async () => {

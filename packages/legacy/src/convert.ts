@@ -14,6 +14,7 @@ import {
   scanned,
   scannedJSON,
   scannedList,
+  scannedListJSON,
   scannedResponse,
   scannedValue,
 } from "./parse";
@@ -66,7 +67,23 @@ export interface LegacyToEventsOptions {
 
 interface Pending {
   line: number;
-  event: Event;
+  /** The request's event (event output), or its JSON in pieces (JSON output). */
+  event?: Event;
+  json?: PendingJson;
+}
+
+/** A G1–G3 request line's JSON, around what its response line (or none) decides. */
+interface PendingJson {
+  /** `{"kind":…,"auditID":…,` */
+  head: string;
+  /** `"requestURI":…` through sourceIPs. */
+  rest: string;
+  /** `,"userAgent":…` or "" (kept only when no response line comes, as the event path does). */
+  userAgent: string;
+  /** `,"objectRef":…` or "". */
+  ref: string;
+  /** requestReceivedTimestamp as JSON. */
+  received: string;
 }
 
 const DEFAULT_MAX_PENDING = 10_000;
@@ -115,17 +132,26 @@ interface Resolved {
   /** jsonObjectRef(info, namespace) by the line's namespace. */
   refJson: Map<string | undefined, string>;
 }
-const resolvedByUri = new Map<string, Resolved>();
+const resolvedByUri = new Map<string, Map<string, Resolved>>();
+let resolvedCount = 0;
 
 /** attributesFromRequest for `method` and `uri`, remembered (the result must not be changed). */
 function resolve(method: string, uri: string): Resolved {
-  // Length-prefixed: a (fuzzed, broken) method may hold spaces, and a URI anything.
-  const key = `${method.length}:${method} ${uri}`;
-  let r = resolvedByUri.get(key);
+  let byUri = resolvedByUri.get(method);
+  let r = byUri?.get(uri);
   if (r === undefined) {
     r = { info: attributesFromRequest({ method, url: uri }), uriJson: q(uri), refJson: new Map() };
-    if (resolvedByUri.size >= RESOLVED_MAX) resolvedByUri.clear();
-    resolvedByUri.set(key, r);
+    if (resolvedCount >= RESOLVED_MAX) {
+      resolvedByUri.clear();
+      resolvedCount = 0;
+      byUri = undefined;
+    }
+    if (byUri === undefined) {
+      byUri = new Map();
+      resolvedByUri.set(method, byUri);
+    }
+    byUri.set(uri, r);
+    resolvedCount++;
   }
   return r;
 }
@@ -202,19 +228,12 @@ function eventFromScan(layout: Layout): Event {
   return event;
 }
 
-function jsonStrings(list: readonly string[]): string {
-  let out = "[";
-  for (let i = 0; i < list.length; i++) out += i === 0 ? q(list[i]) : `,${q(list[i])}`;
-  return `${out}]`;
-}
-
-/** The user object's JSON from the user name already as a JSON string (or none) and groups. */
-function jsonUser(nameJson: string | undefined, groups: readonly string[] | undefined): string {
-  if (nameJson === undefined)
-    return groups === undefined ? "{}" : `{"groups":${jsonStrings(groups)}}`;
-  return groups === undefined
+/** The user object's JSON from the user name and groups already as JSON (or none). */
+function jsonUser(nameJson: string | undefined, groupsJson: string | undefined): string {
+  if (nameJson === undefined) return groupsJson === undefined ? "{}" : `{"groups":${groupsJson}}`;
+  return groupsJson === undefined
     ? `{"username":${nameJson}}`
-    : `{"username":${nameJson},"groups":${jsonStrings(groups)}}`;
+    : `{"username":${nameJson},"groups":${groupsJson}}`;
 }
 
 /** `,"objectRef":{...}` as JSON.stringify(objectRefFrom(info, namespace)) writes it, or "". */
@@ -252,9 +271,9 @@ function jsonFromScan(): string {
   const stage = v(1) ?? "";
   const response = scannedResponse();
   const j = scannedJSON;
-  let s = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":${j(0)},"stage":${v(1) === undefined ? '""' : j(1)},"requestURI":${resolved.uriJson},"verb":${v(3) === undefined ? '""' : j(3)},"user":${jsonUser(username !== undefined && username !== "" && username !== "<none>" ? j(4) : undefined, groups)}`;
+  let s = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":${j(0)},"stage":${v(1) === undefined ? '""' : j(1)},"requestURI":${resolved.uriJson},"verb":${v(3) === undefined ? '""' : j(3)},"user":${jsonUser(username !== undefined && username !== "" && username !== "<none>" ? j(4) : undefined, groups === undefined ? undefined : scannedListJSON(5, groups))}`;
   if (as !== undefined || asgroups !== undefined) {
-    s += `,"impersonatedUser":${jsonUser(as !== undefined && as !== "" ? j(6) : undefined, asgroups)}`;
+    s += `,"impersonatedUser":${jsonUser(as !== undefined && as !== "" ? j(6) : undefined, asgroups === undefined ? undefined : scannedListJSON(7, asgroups))}`;
   }
   const ip = v(2);
   if (ip !== undefined && ip !== "<unknown>" && ip !== "<nil>") s += `,"sourceIPs":[${j(2)}]`;
@@ -270,6 +289,49 @@ function jsonFromScan(): string {
   const rrt = received === null ? "null" : q(received);
   s += `,"requestReceivedTimestamp":${rrt},"stageTimestamp":${stage === "RequestReceived" ? rrt : "null"}}`;
   return s;
+}
+
+/**
+ * A G1–G3 request line as JSON pieces, written like {@link jsonFromScan} writes G4/G5 lines and
+ * equal to `JSON.stringify` of the event the event path builds (tests hold them equal).
+ */
+function pendingJsonFromScan(): PendingJson {
+  const v = scannedValue;
+  const j = scannedJSON;
+  const resolved = resolve(v(3) ?? "", v(10) ?? "");
+  const username = v(4);
+  const groups = scannedList(5);
+  const rawAs = v(6);
+  const as = rawAs === "<self>" ? undefined : rawAs;
+  const asgroups = scannedList(7);
+  const rawNs = v(9);
+  let rest = `"requestURI":${resolved.uriJson},"verb":${q(resolved.info.verb)},"user":${jsonUser(username !== undefined && username !== "" && username !== "<none>" ? j(4) : undefined, groups === undefined ? undefined : scannedListJSON(5, groups))}`;
+  if (as !== undefined || asgroups !== undefined) {
+    rest += `,"impersonatedUser":${jsonUser(as !== undefined && as !== "" ? j(6) : undefined, asgroups === undefined ? undefined : scannedListJSON(7, asgroups))}`;
+  }
+  const ip = v(2);
+  if (ip !== undefined && ip !== "<unknown>" && ip !== "<nil>") rest += `,"sourceIPs":[${j(2)}]`;
+  const userAgent = v(8);
+  const received = toMicroTime(scanned.time);
+  return {
+    head: `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":${j(0)},`,
+    rest,
+    userAgent: userAgent !== undefined && userAgent !== "" ? `,"userAgent":${j(8)}` : "",
+    ref: refJsonOf(resolved, rawNs === "<none>" ? undefined : rawNs),
+    received: received === null ? "null" : q(received),
+  };
+}
+
+/** A request without its response line: RequestReceived (as the event path writes it). */
+function unpairedJson(p: PendingJson): string {
+  return `${p.head}"stage":"RequestReceived",${p.rest}${p.userAgent}${p.ref},"requestReceivedTimestamp":${p.received},"stageTimestamp":${p.received}}`;
+}
+
+/** A request completed by its response line, as `JSON.stringify(complete(...))` writes it. */
+function completedJson(p: PendingJson, code: number, time: ParsedTime): string {
+  const status = code === 0 ? `{"metadata":{}}` : `{"metadata":{},"code":${code}}`;
+  const stageTime = toMicroTime(time);
+  return `${p.head}"stage":"ResponseComplete",${p.rest}${p.ref},"responseStatus":${status},"requestReceivedTimestamp":${p.received},"stageTimestamp":${stageTime === null ? "null" : q(stageTime)}}`;
 }
 
 /** Adds a basic-audit response line to its request's event, making it ResponseComplete. */
@@ -338,6 +400,12 @@ export class LegacyConverter {
     else (out as LegacyConversionResult[]).push({ event });
   }
 
+  /** A request line written without its response line. */
+  private emitPending(out: Out, p: Pending): void {
+    if (p.json !== undefined) (out as LegacyJsonResult[]).push({ json: unpairedJson(p.json) });
+    else this.emit(out, p.event!);
+  }
+
   private fail(out: Out, line: number, column: number, message: string): void {
     (out as LegacyConversionResult[]).push({ error: { line, column, message } });
     if (this.strict) this.stopped = true;
@@ -361,6 +429,7 @@ export class LegacyConverter {
     let id: string;
     let event: Event | undefined;
     let json: string | undefined;
+    let pendingJson: PendingJson | undefined;
     let code = 0;
     let time: ParsedTime;
     try {
@@ -371,6 +440,7 @@ export class LegacyConverter {
       // Lists and the response code are decoded here, so their errors are caught too.
       if (kind === "response") code = scannedResponse() ?? 0;
       else if (this.json && kind === "stage") json = jsonFromScan();
+      else if (this.json) pendingJson = pendingJsonFromScan();
       else event = eventFromScan(layout);
     } catch (e) {
       if (e instanceof LegacyParseError) {
@@ -384,7 +454,11 @@ export class LegacyConverter {
       if (json !== undefined) (out as LegacyJsonResult[]).push({ json });
       else this.emit(out, event!);
     } else if (kind === "request") {
-      this.addPending(id, { line: lineNo, event: event! }, out);
+      this.addPending(
+        id,
+        pendingJson === undefined ? { line: lineNo, event } : { line: lineNo, json: pendingJson },
+        out,
+      );
     } else {
       const queue = this.pending.get(id);
       const req = queue?.shift();
@@ -403,7 +477,9 @@ export class LegacyConverter {
       }
       if (queue!.length === 0) this.pending.delete(id);
       this.pendingCount--;
-      this.emit(out, complete(req.event, code, time));
+      if (req.json !== undefined)
+        (out as LegacyJsonResult[]).push({ json: completedJson(req.json, code, time) });
+      else this.emit(out, complete(req.event!, code, time));
     }
     return true;
   }
@@ -419,7 +495,7 @@ export class LegacyConverter {
       if (this.evicted.size > this.maxPending) {
         this.evicted.delete(this.evicted.keys().next().value as string);
       }
-      this.emit(out, oldest.event);
+      this.emitPending(out, oldest);
       this.fail(
         out,
         oldest.line,
@@ -444,7 +520,7 @@ export class LegacyConverter {
     const rest: Pending[] = [];
     for (const queue of this.pending.values()) rest.push(...queue);
     rest.sort((a, b) => a.line - b.line);
-    for (const p of rest) this.emit(out, p.event);
+    for (const p of rest) this.emitPending(out, p);
     this.pending.clear();
     this.pendingCount = 0;
     this.stopped = true;

@@ -162,6 +162,11 @@ const VALUES: (string | undefined)[] = new Array(12).fill(undefined);
 const COLUMNS: number[] = new Array(12).fill(0);
 // Where a value read without escapes ends (its closing quote); -1 when it was unescaped.
 const PLAIN_END: number[] = new Array(12).fill(-1);
+// Where a list value (`groups="\"a\",\"b\""`) read by the plain-list path ends; -1 otherwise.
+const LIST_END: number[] = new Array(12).fill(-1);
+// The JSON array of a plain list, by the list's text as the line writes it (bounded).
+const LIST_JSON_MAX = 1024;
+const listJSONByText = new Map<string, string>();
 // Characters JSON.stringify escapes that a value without backslashes could still hold raw (a
 // malformed line: Go's %q never writes them): controls and lone surrogates.
 const JSON_ESCAPED_RAW = /[\u0000-\u001f\ud800-\udfff]/;
@@ -292,6 +297,23 @@ export function scannedValue(slot: number): string | undefined {
 }
 
 /**
+ * `JSON.stringify(scannedList(slot))` for a list present on the line: remembered by the list's
+ * text when it was read by the plain-list path (logs repeat their users' groups).
+ */
+export function scannedListJSON(slot: 5 | 7, list: readonly string[]): string {
+  const end = LIST_END[slot]!;
+  if (end === -1) return JSON.stringify(list);
+  const text = scanned.line.slice(COLUMNS[slot]!, end);
+  let json = listJSONByText.get(text);
+  if (json === undefined) {
+    json = JSON.stringify(list);
+    if (listJSONByText.size >= LIST_JSON_MAX) listJSONByText.clear();
+    listJSONByText.set(text, json);
+  }
+  return json;
+}
+
+/**
  * `JSON.stringify(scannedValue(slot))`, taken straight from the line when the value was read
  * without escapes: between Go's quotes such a value holds no `"` nor `\`, so (on a line without
  * raw controls or lone surrogates) the quoted text is already its JSON string.
@@ -344,9 +366,11 @@ export function scanLine(input: string): Layout {
   const values = VALUES;
   const columns = COLUMNS;
   const plainEnd = PLAIN_END;
+  const listEnd = LIST_END;
   for (let i = 0; i < 12; i++) {
     values[i] = undefined;
     plainEnd[i] = -1;
+    listEnd[i] = -1;
   }
   let node = ROOT;
   let nextBackslash = line.indexOf("\\", pos);
@@ -399,6 +423,7 @@ export function scanLine(input: string): Layout {
           else asgroupsList = list;
           values[slot] = LIST;
           pos = quotedEnd.value;
+          listEnd[slot] = pos;
         } else {
           const r = readGoQuotedFast(line, pos);
           if (typeof r !== "string") {
