@@ -251,6 +251,27 @@ function jsonObjectRef(info: RequestAttributes, namespace: string | undefined): 
 }
 
 /**
+ * `"user":…` then `,"impersonatedUser":…` and `,"sourceIPs":[…]` where the line has them, as
+ * JSON.stringify writes the event's fields (placeholders are absence).
+ */
+function jsonWho(): string {
+  const v = scannedValue;
+  const j = scannedJSON;
+  const username = v(4);
+  const groups = scannedList(5);
+  let s = `"user":${jsonUser(username !== undefined && username !== "" && username !== "<none>" ? j(4) : undefined, groups === undefined ? undefined : scannedListJSON(5, groups))}`;
+  const rawAs = v(6);
+  const as = rawAs === "<self>" ? undefined : rawAs;
+  const asgroups = scannedList(7);
+  if (as !== undefined || asgroups !== undefined) {
+    s += `,"impersonatedUser":${jsonUser(as !== undefined && as !== "" ? j(6) : undefined, asgroups === undefined ? undefined : scannedListJSON(7, asgroups))}`;
+  }
+  const ip = v(2);
+  if (ip !== undefined && ip !== "<unknown>" && ip !== "<nil>") s += `,"sourceIPs":[${j(2)}]`;
+  return s;
+}
+
+/**
  * `JSON.stringify(eventFromScan(layout))` for a G4/G5 line, written directly from the scanned
  * values without building the event (the objects are most of the conversion's garbage).
  * Tests hold the two equal.
@@ -260,23 +281,13 @@ function jsonFromScan(): string {
   const uri = v(10) ?? "";
   const method = v(3) ?? "";
   const resolved = resolve(VERB_METHOD[method] ?? method.toUpperCase(), uri);
-  const username = v(4);
-  const groups = scannedList(5);
-  const rawAs = v(6);
-  const as = rawAs === "<self>" ? undefined : rawAs;
-  const asgroups = scannedList(7);
   const rawNs = v(9);
   const namespace = rawNs === "<none>" ? undefined : rawNs;
   const received = toMicroTime(scanned.time);
   const stage = v(1) ?? "";
   const response = scannedResponse();
   const j = scannedJSON;
-  let s = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":${j(0)},"stage":${v(1) === undefined ? '""' : j(1)},"requestURI":${resolved.uriJson},"verb":${v(3) === undefined ? '""' : j(3)},"user":${jsonUser(username !== undefined && username !== "" && username !== "<none>" ? j(4) : undefined, groups === undefined ? undefined : scannedListJSON(5, groups))}`;
-  if (as !== undefined || asgroups !== undefined) {
-    s += `,"impersonatedUser":${jsonUser(as !== undefined && as !== "" ? j(6) : undefined, asgroups === undefined ? undefined : scannedListJSON(7, asgroups))}`;
-  }
-  const ip = v(2);
-  if (ip !== undefined && ip !== "<unknown>" && ip !== "<nil>") s += `,"sourceIPs":[${j(2)}]`;
+  let s = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":${j(0)},"stage":${v(1) === undefined ? '""' : j(1)},"requestURI":${resolved.uriJson},"verb":${v(3) === undefined ? '""' : j(3)},${jsonWho()}`;
   const userAgent = v(8);
   if (userAgent !== undefined && userAgent !== "") s += `,"userAgent":${j(8)}`;
   s += refJsonOf(resolved, namespace);
@@ -299,18 +310,8 @@ function pendingJsonFromScan(): PendingJson {
   const v = scannedValue;
   const j = scannedJSON;
   const resolved = resolve(v(3) ?? "", v(10) ?? "");
-  const username = v(4);
-  const groups = scannedList(5);
-  const rawAs = v(6);
-  const as = rawAs === "<self>" ? undefined : rawAs;
-  const asgroups = scannedList(7);
   const rawNs = v(9);
-  let rest = `"requestURI":${resolved.uriJson},"verb":${q(resolved.info.verb)},"user":${jsonUser(username !== undefined && username !== "" && username !== "<none>" ? j(4) : undefined, groups === undefined ? undefined : scannedListJSON(5, groups))}`;
-  if (as !== undefined || asgroups !== undefined) {
-    rest += `,"impersonatedUser":${jsonUser(as !== undefined && as !== "" ? j(6) : undefined, asgroups === undefined ? undefined : scannedListJSON(7, asgroups))}`;
-  }
-  const ip = v(2);
-  if (ip !== undefined && ip !== "<unknown>" && ip !== "<nil>") rest += `,"sourceIPs":[${j(2)}]`;
+  const rest = `"requestURI":${resolved.uriJson},"verb":${q(resolved.info.verb)},${jsonWho()}`;
   const userAgent = v(8);
   const received = toMicroTime(scanned.time);
   return {

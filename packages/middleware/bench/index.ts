@@ -105,18 +105,21 @@ function policyAt(level: "Metadata" | "RequestResponse"): PolicyEvaluator {
   return { evaluate: () => ({ level, omitStages: [], omitManagedFields: false, ruleIndex: 0 }) };
 }
 
+/** Reads the body and answers 201 with the same bytes; `then` gets them once answered. */
+function echo(req: IncomingMessage, res: ServerResponse, then?: (body: Buffer) => void): void {
+  const chunks: Buffer[] = [];
+  req.on("data", (c: Buffer) => chunks.push(c));
+  req.on("end", () => {
+    const body = Buffer.concat(chunks);
+    res.writeHead(201, { "Content-Type": "application/json", "Content-Length": body.length });
+    res.end(body);
+    then?.(body);
+  });
+}
+
 /** The application handler: GET → a small Pod; POST → reads the JSON body, answers 4 KB JSON. */
 function app(req: IncomingMessage, res: ServerResponse): void {
-  if (req.method === "POST") {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => {
-      const body = Buffer.concat(chunks);
-      res.writeHead(201, { "Content-Type": "application/json", "Content-Length": body.length });
-      res.end(body);
-    });
-    return;
-  }
+  if (req.method === "POST") return echo(req, res);
   res.writeHead(200, {
     "Content-Type": "application/json",
     "Content-Length": Buffer.byteLength(POD_JSON),
@@ -164,17 +167,11 @@ function floorApp(dir: string, level: "Metadata" | "RequestResponse") {
   return (req: IncomingMessage, res: ServerResponse): void => {
     append(`${JSON.stringify(event)}\n`);
     if (level === "RequestResponse" && req.method === "POST") {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        const body = Buffer.concat(chunks);
-        res.writeHead(201, { "Content-Type": "application/json", "Content-Length": body.length });
-        res.end(body);
+      return echo(req, res, (body) => {
         const text = body.toString("utf8");
         const line = JSON.stringify(complete);
         append(`${line.slice(0, -1)},"requestObject":${text},"responseObject":${text}}\n`);
       });
-      return;
     }
     app(req, res);
     append(`${JSON.stringify(complete)}\n`);
