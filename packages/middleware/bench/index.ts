@@ -119,7 +119,10 @@ function echo(req: IncomingMessage, res: ServerResponse, then?: (body: Buffer) =
 
 /** The application handler: GET → a small Pod; POST → reads the JSON body, answers 4 KB JSON. */
 function app(req: IncomingMessage, res: ServerResponse): void {
-  if (req.method === "POST") return echo(req, res);
+  if (req.method === "POST") {
+    echo(req, res);
+    return;
+  }
   res.writeHead(200, {
     "Content-Type": "application/json",
     "Content-Length": Buffer.byteLength(POD_JSON),
@@ -167,11 +170,12 @@ function floorApp(dir: string, level: "Metadata" | "RequestResponse") {
   return (req: IncomingMessage, res: ServerResponse): void => {
     append(`${JSON.stringify(event)}\n`);
     if (level === "RequestResponse" && req.method === "POST") {
-      return echo(req, res, (body) => {
+      echo(req, res, (body) => {
         const text = body.toString("utf8");
         const line = JSON.stringify(complete);
         append(`${line.slice(0, -1)},"requestObject":${text},"responseObject":${text}}\n`);
       });
+      return;
     }
     app(req, res);
     append(`${JSON.stringify(complete)}\n`);
