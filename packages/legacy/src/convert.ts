@@ -78,8 +78,6 @@ interface PendingJson {
   head: string;
   /** `"requestURI":…` through sourceIPs. */
   rest: string;
-  /** `,"userAgent":…` or "" (kept only when no response line comes, as the event path does). */
-  userAgent: string;
   /** `,"objectRef":…` or "". */
   ref: string;
   /** requestReceivedTimestamp as JSON. */
@@ -303,7 +301,7 @@ function jsonFromScan(): string {
 }
 
 /**
- * A G1–G3 request line as JSON pieces, written like {@link jsonFromScan} writes G4/G5 lines and
+ * A G1–G3 request line (these generations have no user-agent) as JSON pieces, written like {@link jsonFromScan} writes G4/G5 lines and
  * equal to `JSON.stringify` of the event the event path builds (tests hold them equal).
  */
 function pendingJsonFromScan(): PendingJson {
@@ -312,12 +310,10 @@ function pendingJsonFromScan(): PendingJson {
   const resolved = resolve(v(3) ?? "", v(10) ?? "");
   const rawNs = v(9);
   const rest = `"requestURI":${resolved.uriJson},"verb":${q(resolved.info.verb)},${jsonWho()}`;
-  const userAgent = v(8);
   const received = toMicroTime(scanned.time);
   return {
     head: `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":${j(0)},`,
     rest,
-    userAgent: userAgent !== undefined && userAgent !== "" ? `,"userAgent":${j(8)}` : "",
     ref: refJsonOf(resolved, rawNs === "<none>" ? undefined : rawNs),
     received: received === null ? "null" : q(received),
   };
@@ -325,7 +321,7 @@ function pendingJsonFromScan(): PendingJson {
 
 /** A request without its response line: RequestReceived (as the event path writes it). */
 function unpairedJson(p: PendingJson): string {
-  return `${p.head}"stage":"RequestReceived",${p.rest}${p.userAgent}${p.ref},"requestReceivedTimestamp":${p.received},"stageTimestamp":${p.received}}`;
+  return `${p.head}"stage":"RequestReceived",${p.rest}${p.ref},"requestReceivedTimestamp":${p.received},"stageTimestamp":${p.received}}`;
 }
 
 /** A request completed by its response line, as `JSON.stringify(complete(...))` writes it. */

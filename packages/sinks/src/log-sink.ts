@@ -53,6 +53,8 @@ export interface LogSinkStats {
 }
 
 const FORMATS = ["legacy", "json"];
+const MB = 1024 * 1024;
+const COALESCE_BYTES = 64 * 1024;
 
 /** The queued text back as lines, each with its newline. */
 function splitQueued(queued: string): string[] {
@@ -60,8 +62,6 @@ function splitQueued(queued: string): string[] {
   lines.pop(); // the text ends with a newline
   return lines.map((l) => `${l}\n`);
 }
-const MB = 1024 * 1024;
-const COALESCE_BYTES = 64 * 1024;
 
 /**
  * kube-apiserver's log backend (plugin/pkg/audit/log) with lumberjack's rotation. Lines are
@@ -171,13 +171,18 @@ export class LogSink extends ReportingBase implements Sink {
   }
 
   /** Writes `text` (whole lines) to the file; throws on failure. */
-  private writeOut(text: string): void {
+  private writeOut(text: string): number {
     if (this.fd === undefined) this.open();
-    const buf = Buffer.from(text);
-    let off = 0;
-    while (off < buf.length) off += fs.writeSync(this.fd!, buf, off, buf.length - off);
-    this.size += buf.length;
+    const bytes = Buffer.byteLength(text);
+    let n = fs.writeSync(this.fd!, text);
+    if (n < bytes) {
+      // A short write (rare: a signal, a nearly full disk): finish the lines from a buffer.
+      const buf = Buffer.from(text);
+      while (n < bytes) n += fs.writeSync(this.fd!, buf, n, bytes - n);
+    }
+    this.size += bytes;
     this.written = true;
+    return bytes;
   }
 
   private rotate(): void {
@@ -288,16 +293,7 @@ export class LogSink extends ReportingBase implements Sink {
     // line can cross it and the whole queue goes out in one write without measuring each line.
     if (this.maxBytes === 0 || this.size + 3 * queued.length < this.maxBytes) {
       try {
-        if (this.fd === undefined) this.open();
-        const bytes = Buffer.byteLength(queued);
-        let n = fs.writeSync(this.fd!, queued);
-        if (n < bytes) {
-          // A short write (rare: a signal, a nearly full disk): finish the lines from a buffer.
-          const buf = Buffer.from(queued);
-          while (n < bytes) n += fs.writeSync(this.fd!, buf, n, bytes - n);
-        }
-        this.size += n;
-        this.written = true;
+        const n = this.writeOut(queued);
         this.stats.events += count;
         this.stats.bytes += n;
       } catch (e) {
