@@ -17,6 +17,9 @@ export const shared = defineConfig({
       "@kaudit/legacy": pkg("legacy"),
       "@kaudit/sinks": pkg("sinks"),
       "@kaudit/middleware": pkg("middleware"),
+      "@kaudit/sources": pkg("sources"),
+      "@kaudit/rules": pkg("rules"),
+      "@kaudit/analyze": pkg("analyze"),
     },
   },
   test: {

@@ -1,0 +1,2 @@
+// Benchmarks arrive with the package's first features.
+console.log("@kaudit/analyze: no benchmarks yet");
