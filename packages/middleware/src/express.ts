@@ -1,5 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { AuditCore, type AuditOptions, contextOf, isThenable, NodeExchange } from "./core";
+import { contextOf } from "./audit-context";
+import { AuditCore } from "./audit-filter";
+import { NodeExchange } from "./exchange";
+import type { AuditOptions } from "./options";
+import { isThenable } from "./thenable";
 
 /** A Connect/Express middleware. */
 export type ConnectMiddleware = (

@@ -1,5 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { AuditCore, type AuditOptions, contextOf, isThenable, observeNodeResponse } from "./core";
+import { contextOf } from "./audit-context";
+import { AuditCore } from "./audit-filter";
+import type { AuditOptions } from "./options";
+import { observeNodeResponse } from "./response-observers";
+import { isThenable } from "./thenable";
 
 /** The parts of a Fastify request the plugin uses. */
 interface FastifyRequestLike {

@@ -8,10 +8,7 @@ export {
   ANNOTATION_REQUEST_OBJECT_OMITTED,
   /** Annotation key set when a response body is left out of `responseObject`. */
   ANNOTATION_RESPONSE_OBJECT_OMITTED,
-  type AuditOptions,
-  /** Thrown for invalid options, naming every bad field. */
-  AuditOptionsError,
-} from "./core";
+} from "./body-capture";
 export {
   /** Express error middleware recording Panic events. */
   auditErrorHandler,
@@ -39,6 +36,11 @@ export {
   /** Wraps a node:http request handler (or `upgrade` listener) with the audit filter. */
   withAudit,
 } from "./node";
+export {
+  type AuditOptions,
+  /** Thrown for invalid options, naming every bad field. */
+  AuditOptionsError,
+} from "./options";
 export {
   /** Adds an audit annotation to the request's event (first value wins). */
   addAuditAnnotation,

@@ -1,14 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
-import {
-  AuditCore,
-  type AuditOptions,
-  contextOf,
-  injectAuditIdOnSocket,
-  NodeExchange,
-  observeUpgradeSocket,
-  respondSocket,
-} from "./core";
+import { contextOf } from "./audit-context";
+import { AuditCore } from "./audit-filter";
+import { NodeExchange, respondSocket } from "./exchange";
+import type { AuditOptions } from "./options";
+import { injectAuditIdOnSocket, observeUpgradeSocket } from "./response-observers";
 
 /** A node:http request handler, or an `upgrade` listener `(req, socket, head)`. */
 export type NodeHandler =

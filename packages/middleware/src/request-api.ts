@@ -1,5 +1,5 @@
 import type { UserInfo } from "@kaudit/api";
-import { contextOf } from "./core";
+import { contextOf } from "./audit-context";
 
 /**
  * Adds an annotation to the request's audit event (`audit.AddAuditAnnotation`): the first value

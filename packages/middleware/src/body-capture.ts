@@ -1,0 +1,171 @@
+import type { IncomingMessage } from "node:http";
+import { attachRawJSON } from "@kaudit/api";
+
+// Body capture: kube-apiserver has its decoded objects at hand (audit.LogRequestObject and
+// LogResponseObject are called by the handlers); a Node middleware sees bytes instead, so it tees
+// them in passing — never consuming them — and decodes them once the exchange is over.
+
+/** Annotation set when a request body is left out of `requestObject`; the value says why. */
+export const ANNOTATION_REQUEST_OBJECT_OMITTED = "kaudit.dev/request-object-omitted";
+/** Annotation set when a response body is left out of `responseObject`; the value says why. */
+export const ANNOTATION_RESPONSE_OBJECT_OMITTED = "kaudit.dev/response-object-omitted";
+
+/** Below RequestResponse a response body is only read for a Status, which is small. */
+const STATUS_SCAN_LIMIT = 64 * 1024;
+
+/** True for `application/json` and any `+json` media type. */
+export function isJSONType(ct: unknown): boolean {
+  if (typeof ct !== "string") return false;
+  const semi = ct.indexOf(";");
+  const t = (semi < 0 ? ct : ct.slice(0, semi)).trim().toLowerCase();
+  return t === "application/json" || t.endsWith("+json");
+}
+
+/** Chunks of a body seen in passing, bounded. */
+export class BodyTap {
+  chunks: (Buffer | string)[] = [];
+  encodings: (BufferEncoding | undefined)[] = [];
+  size = 0;
+  overflow = false;
+  complete = false;
+  missed = false;
+  constructor(private readonly limit: number) {}
+  add(chunk: unknown, encoding?: unknown): void {
+    if (this.overflow || chunk == null) return;
+    let n: number;
+    if (typeof chunk === "string") {
+      n = Buffer.byteLength(
+        chunk,
+        typeof encoding === "string" ? (encoding as BufferEncoding) : "utf8",
+      );
+    } else if (chunk instanceof Uint8Array) {
+      n = chunk.byteLength;
+    } else {
+      return;
+    }
+    this.size += n;
+    if (this.size > this.limit) {
+      this.overflow = true;
+      this.chunks = [];
+      this.encodings = [];
+      return;
+    }
+    this.chunks.push(chunk as Buffer | string);
+    this.encodings.push(typeof encoding === "string" ? (encoding as BufferEncoding) : undefined);
+  }
+  text(): string {
+    if (this.chunks.length === 1 && typeof this.chunks[0] === "string" && !this.encodings[0])
+      return this.chunks[0];
+    const bufs = this.chunks.map((c, i) =>
+      typeof c === "string"
+        ? Buffer.from(c, this.encodings[i] ?? "utf8")
+        : Buffer.from(c.buffer, c.byteOffset, c.byteLength),
+    );
+    return Buffer.concat(bufs).toString("utf8");
+  }
+}
+
+/** A request body tap: the parser's `push` is observed, nothing is consumed. */
+export class RequestBodyTap extends BodyTap {
+  private origPush: IncomingMessage["push"] | undefined;
+
+  private constructor(
+    private readonly req: IncomingMessage,
+    limit: number,
+  ) {
+    super(limit);
+  }
+
+  /** Installs a tap on a request that has a body, or returns undefined when it has none. */
+  static install(req: IncomingMessage, limit: number): RequestBodyTap | undefined {
+    const cl = req.headers["content-length"];
+    if ((cl === undefined || cl === "0") && req.headers["transfer-encoding"] === undefined)
+      return undefined;
+    const tap = new RequestBodyTap(req, limit);
+    if (req.readableLength > 0 || req.complete) tap.missed = true;
+    const origPush = req.push;
+    tap.origPush = origPush;
+    req.push = function auditPush(
+      this: IncomingMessage,
+      chunk: unknown,
+      encoding?: BufferEncoding,
+    ): boolean {
+      if (chunk === null) tap.complete = true;
+      else tap.add(chunk, encoding);
+      return origPush.call(this, chunk, encoding);
+    };
+    return tap;
+  }
+
+  /** Puts the parser's `push` back (assigned, not deleted: deleting would slow the object down). */
+  release(): void {
+    if (this.origPush) {
+      this.req.push = this.origPush;
+      this.origPush = undefined;
+    }
+  }
+}
+
+/** A response body tap sized for what the level needs of it. */
+export function responseBodyTap(full: boolean, maxBodyBytes: number): BodyTap {
+  return new BodyTap(full ? maxBodyBytes : Math.min(maxBodyBytes, STATUS_SCAN_LIMIT));
+}
+
+/** What a captured body turned into. */
+export type CapturedBody =
+  /** A JSON object or array, with its bytes attached (encoders write them as sent). */
+  | { kind: "object"; obj: object; text: string }
+  /** Left out, and why. */
+  | { kind: "omitted"; reason: string }
+  /** Nothing to record (no body, or not worth decoding). */
+  | { kind: "none" };
+
+const NONE: CapturedBody = { kind: "none" };
+
+/** Decodes a JSON body, keeping its bytes as sent (key order, number spelling). */
+function decodeBody(text: string): CapturedBody {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text) as unknown;
+  } catch (e) {
+    return { kind: "omitted", reason: `invalid JSON: ${(e as Error).message}` };
+  }
+  if (typeof obj !== "object" || obj === null) return NONE;
+  attachRawJSON(obj, text);
+  return { kind: "object", obj, text };
+}
+
+/** The request body a tap saw: the object, or why it is left out. */
+export function capturedRequestBody(
+  tap: BodyTap,
+  contentType: string | undefined,
+  maxBodyBytes: number,
+): CapturedBody {
+  const omitted = (reason: string): CapturedBody => ({ kind: "omitted", reason });
+  if (tap.overflow) return omitted(`body larger than ${maxBodyBytes} bytes`);
+  if (tap.missed) return omitted("body was read before the audit middleware saw it");
+  if (!tap.complete) return omitted("body was not read completely by the handler");
+  if (tap.size === 0) return NONE;
+  if (!isJSONType(contentType))
+    return omitted(`content type ${JSON.stringify(contentType ?? "")} is not JSON`);
+  const body = decodeBody(tap.text());
+  return body.kind === "none" ? omitted("body is not a JSON object") : body;
+}
+
+/**
+ * The response body a tap saw. `full`: the level records the object; otherwise only a Status is
+ * looked for (and a body without the word is not decoded at all).
+ */
+export function capturedResponseBody(
+  tap: BodyTap,
+  full: boolean,
+  maxBodyBytes: number,
+): CapturedBody {
+  if (tap.overflow)
+    return full ? { kind: "omitted", reason: `body larger than ${maxBodyBytes} bytes` } : NONE;
+  if (tap.size === 0) return NONE;
+  const text = tap.text();
+  if (!full && !text.includes('"Status"')) return NONE;
+  const body = decodeBody(text);
+  return body.kind === "omitted" && !full ? NONE : body;
+}
