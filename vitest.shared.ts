@@ -20,6 +20,7 @@ export const shared = defineConfig({
       "@kaudit/sources": pkg("sources"),
       "@kaudit/rules": pkg("rules"),
       "@kaudit/analyze": pkg("analyze"),
+      "@kaudit/watch": pkg("watch"),
     },
   },
   test: {

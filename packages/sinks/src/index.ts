@@ -22,6 +22,13 @@ export {
   type WebhookBackendOptions,
 } from "./backend";
 export {
+  type BackoffOptions,
+  /** The sleeps of k8s wait.Backoff (initial × factorⁿ with jitter). */
+  backoffDelays,
+  /** Parses a `Retry-After` header (seconds or an HTTP date) into ms. */
+  parseRetryAfter,
+} from "./backoff";
+export {
   type BufferedOptions,
   /** The class behind buffered(). */
   BufferedSink,

@@ -1,0 +1,81 @@
+/**
+ * @kaudit/watch — live audit monitoring: the pipeline behind `kaudit watch` (inputs → rules →
+ * outputs), alert outputs (Alertmanager v2, a JSON webhook, JSON lines) with bounded queues and
+ * counted drops, and Prometheus metrics of what was read, with /metrics, /healthz and /readyz.
+ */
+
+export {
+  type AlertmanagerAlert,
+  type AlertmanagerMapping,
+  /** Labels of an alert as Alertmanager gets them. */
+  alertLabels,
+  /** A Falco field name as a label name. */
+  labelName,
+  /** A field value as a label value. */
+  labelValue,
+  /** An alert in Alertmanager's v2 shape. */
+  toAlertmanagerAlert,
+  type WatchAlert,
+} from "./alert";
+export {
+  type AlertmanagerOutputOptions,
+  /** The `/api/v2/alerts` URL of an Alertmanager base URL. */
+  alertmanagerAlertsURL,
+  /** Alerts to Alertmanager's v2 API. */
+  createAlertmanagerOutput,
+} from "./alertmanager-output";
+export {
+  /** The queueing, retrying HTTP output behind the Alertmanager and webhook outputs. */
+  HttpAlertOutput,
+  type HttpOutputOptions,
+} from "./http-output";
+export {
+  /** Alerts as JSON lines to a file or standard output. */
+  createJsonLinesOutput,
+  type JsonLinesOutputOptions,
+} from "./json-lines-output";
+export {
+  /** A label whose distinct values are capped. */
+  BoundedLabel,
+  /** `200` → `2xx`. */
+  codeClass,
+  /** Builds the metrics. */
+  createWatchMetrics,
+  /** kube-apiserver's request-duration buckets. */
+  LATENCY_BUCKETS,
+  /** The metrics of kaudit watch. */
+  WatchMetrics,
+  type WatchMetricsOptions,
+} from "./metrics";
+export type {
+  AlertOutput,
+  DropReason,
+  OutputDrop,
+  OutputFailure,
+  OutputStats,
+} from "./output";
+export {
+  /** A failed HTTP delivery. */
+  DeliveryError,
+  type HttpClientOptions,
+} from "./post-json";
+export {
+  type StatusServer,
+  type StatusServerOptions,
+  /** Serves /metrics, /healthz and /readyz. */
+  startStatusServer,
+} from "./status-server";
+export {
+  type AlertEvaluator,
+  /** Builds the pipeline. */
+  createWatcher,
+  type InputItem,
+  type InputProblem,
+  /** The pipeline: inputs → rules → outputs. */
+  Watcher,
+  type WatcherOptions,
+  type WatcherStats,
+  type WatchInput,
+} from "./watcher";
+/** Alerts to any HTTP endpoint as JSON. */
+export { createWebhookOutput, type WebhookOutputOptions } from "./webhook-output";
