@@ -10,8 +10,12 @@ import {
   type AuthzAttributes,
   type Decision,
   forbiddenMessage,
+  type RulesReview,
 } from "./auth";
 import { jsonPatch, mergePatch } from "./patch";
+import { PROTOBUF_MEDIA_TYPE } from "./proto/envelope";
+import { decodeProtobufBody, sendProtobuf } from "./proto/http";
+import { negotiateResponse, notAcceptable } from "./proto/negotiate";
 import {
   findResource,
   groupVersions,
@@ -20,6 +24,7 @@ import {
   RESOURCES,
   type ResourceDef,
 } from "./resources";
+import { answerReview } from "./reviews";
 import {
   badRequest,
   forbidden,
@@ -56,6 +61,8 @@ export interface ApiHandlerOptions {
   userOf: (req: IncomingMessage) => UserAttributes | undefined;
   /** The authoriser. */
   authorize: (a: AuthzAttributes) => Decision;
+  /** The authoriser's rules for a user in a namespace (`SelfSubjectRulesReview`). */
+  rulesFor?: (user: UserAttributes, namespace: string) => RulesReview;
   /** Request body limit; default {@link DEFAULT_MAX_REQUEST_BODY_BYTES}. */
   maxRequestBodyBytes?: number;
   /** Counts requests for `/metrics`. */
@@ -76,12 +83,19 @@ export interface ApiHandler {
   store: Store;
 }
 
+/** Responses going to clients that accept only kube protobuf (see `negotiateResponse`). */
+const protobufResponses = new WeakSet<ServerResponse>();
+
 function send(
   res: ServerResponse,
   code: number,
   body: unknown,
   contentType = "application/json",
 ): void {
+  if (protobufResponses.has(res) && typeof body === "object" && body !== null) {
+    sendProtobuf(res, code, body as Record<string, unknown>);
+    return;
+  }
   const text = typeof body === "string" ? body : `${JSON.stringify(body)}\n`;
   res.writeHead(code, {
     "Content-Type": contentType,
@@ -116,8 +130,9 @@ function mediaType(req: IncomingMessage): string {
 }
 
 function decodeBody(buf: Buffer, type: string, def: ResourceDef | undefined): unknown {
-  const text = buf.toString("utf8");
   const what = def ? def.kind : "object";
+  if (type === PROTOBUF_MEDIA_TYPE) return decodeProtobufBody(buf, what);
+  const text = buf.toString("utf8");
   if (text.trim() === "")
     throw badRequest(
       `the object provided is unrecognized (must be of type ${what}): couldn't get version/kind; json parse error: unexpected end of JSON input`,
@@ -214,6 +229,9 @@ function toTable(
 }
 
 const TABLE_CT = "application/json;as=Table;v=v1;g=meta.k8s.io";
+
+/** Media types of create and update bodies. */
+const OBJECT_TYPES = ["application/json", "application/yaml", PROTOBUF_MEDIA_TYPE];
 
 /** The group's discovery document (`APIGroup`). */
 function apiGroup(group: string): Record<string, unknown> {
@@ -514,59 +532,6 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
     return false;
   }
 
-  /** `kubectl auth can-i`: the authoriser's answer for the requesting (impersonated) user. */
-  function selfSubjectAccessReview(
-    body: Record<string, unknown>,
-    user: UserAttributes,
-  ): Record<string, unknown> {
-    const spec = (body.spec ?? {}) as {
-      resourceAttributes?: Record<string, string>;
-      nonResourceAttributes?: { path?: string; verb?: string };
-    };
-    const ra = spec.resourceAttributes;
-    const nra = spec.nonResourceAttributes;
-    if (!ra && !nra)
-      throw new StatusError(
-        422,
-        "Invalid",
-        'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: "null": exactly one of nonResourceAttributes or resourceAttributes must be specified',
-      );
-    const d = opts.authorize(
-      ra
-        ? {
-            user,
-            verb: ra.verb ?? "",
-            isResourceRequest: true,
-            path: "",
-            apiGroup: ra.group ?? "",
-            namespace: ra.namespace ?? "",
-            resource: ra.resource ?? "",
-            subresource: ra.subresource ?? "",
-            name: ra.name ?? "",
-          }
-        : {
-            user,
-            verb: nra?.verb ?? "",
-            isResourceRequest: false,
-            path: nra?.path ?? "",
-            apiGroup: "",
-            namespace: "",
-            resource: "",
-            subresource: "",
-            name: "",
-          },
-    );
-    const status: Record<string, unknown> = { allowed: d.allowed };
-    if (d.reason) status.reason = d.reason;
-    return {
-      kind: "SelfSubjectAccessReview",
-      apiVersion: "authorization.k8s.io/v1",
-      metadata: { creationTimestamp: null },
-      spec,
-      status,
-    };
-  }
-
   function selectorOf(q: URLSearchParams): Selector {
     return {
       labels: parseSelector(q.get("labelSelector"), "labelSelector"),
@@ -713,6 +678,11 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
     const verb = attrs.verb;
     const gv = def.group ? `${def.group}/${def.version}` : def.version;
     const accept = acceptOf(req);
+    const encoding = negotiateResponse(req.headers.accept);
+    // watch streams and tables are served in JSON only
+    if (encoding === "none" || (encoding === "protobuf" && (verb === "watch" || accept.table)))
+      throw notAcceptable();
+    if (encoding === "protobuf" && sub !== "log") protobufResponses.add(res);
     const dryRun = q.getAll("dryRun").includes("All");
     const mgr = manager(req, q);
     if (!def.verbs.includes(verb) && !sub) throw methodNotSupported(def, verb);
@@ -777,16 +747,10 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
         return;
       case "create": {
         if (sub) throw methodNotSupported(def, "create");
-        const body = checkKind(
-          decodeBody(
-            await readTyped(req, ["application/json", "application/yaml"]),
-            mediaType(req),
-            def,
-          ),
-          def,
-        );
-        if (def.kind === "SelfSubjectAccessReview") {
-          send(res, 201, selfSubjectAccessReview(body, user));
+        const body = await readObject(req, def);
+        const review = answerReview(def.kind, body, user, opts);
+        if (review) {
+          send(res, 201, review);
           return;
         }
         const o = store.create(def, ns, body, { manager: mgr, dryRun });
@@ -795,14 +759,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
         return;
       }
       case "update": {
-        const body = checkKind(
-          decodeBody(
-            await readTyped(req, ["application/json", "application/yaml"]),
-            mediaType(req),
-            def,
-          ),
-          def,
-        );
+        const body = await readObject(req, def);
         const o = store.update(def, ns, name, body, {
           manager: mgr,
           subresource: sub || undefined,
@@ -1016,7 +973,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
     const buf = await readTyped(
       req,
       verb === "update"
-        ? ["application/json", "application/yaml"]
+        ? OBJECT_TYPES
         : [
             "application/merge-patch+json",
             "application/strategic-merge-patch+json",
@@ -1024,6 +981,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
           ],
     );
     const body = decodeBody(buf, type, def);
+    if (type === PROTOBUF_MEDIA_TYPE) logRequestObject(req, body);
     const next = (
       verb === "update"
         ? body
@@ -1047,6 +1005,18 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       { manager: mgr, dryRun },
     );
     send(res, 200, toScale(updated));
+  }
+
+  /** Reads a create or update body (JSON, YAML or kube protobuf) as an object of the kind. */
+  async function readObject(
+    req: IncomingMessage,
+    def: ResourceDef,
+  ): Promise<Record<string, unknown>> {
+    const type = mediaType(req);
+    const body = checkKind(decodeBody(await readTyped(req, OBJECT_TYPES), type, def), def);
+    // the audit middleware captures JSON bodies only: hand it the decoded object, as kube logs it
+    if (type === PROTOBUF_MEDIA_TYPE) logRequestObject(req, body);
+    return body;
   }
 
   async function readTyped(req: IncomingMessage, types: string[]): Promise<Buffer> {
@@ -1106,6 +1076,9 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
         true,
       );
       if (!attrs.isResourceRequest) {
+        // discovery documents are served in JSON only
+        if (/^\/apis?(\/|$)/.test(attrs.path) && negotiateResponse(req.headers.accept) !== "json")
+          throw notAcceptable();
         if (!(await discovery(req, res, attrs.path))) throw pathNotFound();
       } else {
         await resource(req, res, attrs, q, user);

@@ -230,6 +230,13 @@ export interface Decision {
   reason: string;
 }
 
+/** What kube's `system:basic-user` ClusterRole lets every authenticated user create. */
+const BASIC_USER = [
+  { group: "authentication.k8s.io", resource: "selfsubjectreviews" },
+  { group: "authorization.k8s.io", resource: "selfsubjectaccessreviews" },
+  { group: "authorization.k8s.io", resource: "selfsubjectrulesreviews" },
+];
+
 const DISCOVERY = [
   "/api",
   "/api/*",
@@ -275,8 +282,7 @@ export function createAuthorizer(rules: AbacSpec[]): (a: AuthzAttributes) => Dec
     if (
       a.isResourceRequest &&
       a.verb === "create" &&
-      a.apiGroup === "authorization.k8s.io" &&
-      (a.resource === "selfsubjectaccessreviews" || a.resource === "selfsubjectrulesreviews") &&
+      BASIC_USER.some((r) => r.group === a.apiGroup && r.resource === a.resource) &&
       groups.includes(ALL_AUTHENTICATED)
     )
       return {
@@ -301,4 +307,51 @@ export function forbiddenMessage(a: AuthzAttributes, reason: string): string {
   }
   if (reason) msg += `: ${reason}`;
   return msg;
+}
+
+/** A `SubjectRulesReviewStatus` as kube's authoriser union reports it. */
+export interface RulesReview {
+  resourceRules: { verbs: string[]; apiGroups?: string[]; resources?: string[] }[];
+  nonResourceRules: { verbs: string[]; nonResourceURLs?: string[] }[];
+  incomplete: boolean;
+}
+
+/**
+ * The rules behind {@link createAuthorizer}, for `SelfSubjectRulesReview` (`kubectl auth can-i
+ * --list`): the union's `RulesFor` — `*` for `system:masters`, the default RBAC roles
+ * (`system:basic-user`, `system:discovery`, `system:public-info-viewer`), then each ABAC policy
+ * whose subject matches and whose namespace is `*` or the one asked about (kube's ABAC
+ * `RulesFor`: read-only policies give get/list/watch, others `*`).
+ */
+export function createRulesResolver(
+  rules: AbacSpec[],
+): (user: UserAttributes, namespace: string) => RulesReview {
+  return (user, namespace) => {
+    const groups = user.groups ?? [];
+    const out: RulesReview = { resourceRules: [], nonResourceRules: [], incomplete: false };
+    if (groups.includes(MASTERS)) {
+      out.resourceRules.push({ verbs: ["*"], apiGroups: ["*"], resources: ["*"] });
+      out.nonResourceRules.push({ verbs: ["*"], nonResourceURLs: ["*"] });
+    }
+    if (groups.includes(ALL_AUTHENTICATED)) {
+      for (const r of BASIC_USER)
+        out.resourceRules.push({
+          verbs: ["create"],
+          apiGroups: [r.group],
+          resources: [r.resource],
+        });
+      out.nonResourceRules.push({ verbs: ["get"], nonResourceURLs: [...DISCOVERY] });
+    }
+    out.nonResourceRules.push({ verbs: ["get"], nonResourceURLs: [...PUBLIC_INFO] });
+    for (const p of rules) {
+      if (!subjectMatches(p, user)) continue;
+      if (p.namespace !== "*" && (p.namespace ?? "") !== namespace) continue;
+      const verbs = p.readonly ? ["get", "list", "watch"] : ["*"];
+      if (p.resource)
+        out.resourceRules.push({ verbs, apiGroups: [p.apiGroup ?? ""], resources: [p.resource] });
+      if (p.nonResourcePath)
+        out.nonResourceRules.push({ verbs, nonResourceURLs: [p.nonResourcePath] });
+    }
+    return out;
+  };
 }

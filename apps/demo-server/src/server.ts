@@ -12,6 +12,7 @@ import { type ApiHandler, createApiHandler } from "./api-handler";
 import {
   createAuthenticator,
   createAuthorizer,
+  createRulesResolver,
   DemoConfigError,
   parseAbacFile,
   parseTokenFile,
@@ -106,6 +107,7 @@ export async function startDemoServer(options: StartOptions = {}): Promise<DemoS
   const api: ApiHandler = createApiHandler({
     userOf: (req) => users.get(req),
     authorize,
+    rulesFor: createRulesResolver(abac),
     maxRequestBodyBytes: flags["max-request-body-bytes"] as number,
     logFollowIntervalMs: options.logFollowIntervalMs,
     onRequest: ({ verb, resource, code }) =>

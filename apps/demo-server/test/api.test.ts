@@ -54,8 +54,12 @@ describe("API surface", () => {
       "events",
       "namespaces",
       "pods",
+      "replicasets",
       "secrets",
       "selfsubjectaccessreviews",
+      "selfsubjectreviews",
+      "selfsubjectrulesreviews",
+      "serviceaccounts",
       "services",
     ]);
     expect(r.stdout).toMatch(/^deployments\s+deploy\s+apps\/v1\s+true\s+Deployment$/m);
@@ -196,7 +200,7 @@ describe("API surface", () => {
   });
 
   it("kubectl scale goes through deployments/scale (autoscaling/v1 Scale)", async () => {
-    // `kubectl create deployment` sends protobuf, which the demo does not decode: create it as JSON.
+    // created as JSON here; kubectl-typed.test.ts creates deployments the kubectl way (protobuf)
     const created = await json("POST", "/apis/apps/v1/namespaces/default/deployments", {
       apiVersion: "apps/v1",
       kind: "Deployment",
