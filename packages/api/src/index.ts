@@ -17,6 +17,12 @@ export {
   rawJSONOf,
 } from "./encode";
 export { type Issue, KauditError } from "./errors";
+export {
+  checkGoJSON,
+  GO_JSON_MAX_DEPTH,
+  type GoJSONSyntaxError,
+  jsonDepth,
+} from "./go-json";
 export { goQuote, isGoPrint } from "./go-quote";
 export { isValidLabelSelector } from "./label-selector";
 export {

@@ -22,6 +22,7 @@ export {
 } from "./evaluator";
 export {
   DEFAULT_MAX_POLICY_BYTES,
+  DEFAULT_MAX_POLICY_DEPTH,
   loadPolicyFile,
   type ParsedPolicy,
   type ParsePolicyOptions,
@@ -30,3 +31,4 @@ export {
   safeParsePolicy,
 } from "./parse";
 export { dns1123SubdomainErrors, validatePolicy } from "./validate";
+export { checkYAMLDepth, type YAMLDepthError } from "./yaml-depth";

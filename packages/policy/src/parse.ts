@@ -1,5 +1,5 @@
 import { readFile, stat } from "node:fs/promises";
-import type { Issue, Policy } from "@kaudit/api";
+import { checkGoJSON, type Issue, type Policy } from "@kaudit/api";
 import {
   type Document,
   isAlias,
@@ -12,6 +12,7 @@ import {
 } from "yaml";
 import { aggregate, PolicyError, positionPrefix } from "./errors";
 import { validatePolicyLocated } from "./validate";
+import { checkYAMLDepth } from "./yaml-depth";
 
 /** A loaded policy plus what kube-apiserver would have passed over silently. */
 export type ParsedPolicy = Policy & {
@@ -29,10 +30,22 @@ export interface ParsePolicyOptions {
   source?: string;
   /** Refuse larger inputs (bytes, UTF-8). Default 4 MiB; a policy is a few KiB. */
   maxBytes?: number;
+  /**
+   * Refuse inputs whose collections nest deeper, checked before anything is composed. Default
+   * {@link DEFAULT_MAX_POLICY_DEPTH}; a policy needs 6 levels (`rules[].resources[].resourceNames[]` in the Policy map).
+   */
+  maxDepth?: number;
 }
 
 /** The default input size limit: 4 MiB. */
 export const DEFAULT_MAX_POLICY_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The default nesting limit: 100 levels. kube-apiserver's readers stop at 10,000 (go-yaml's
+ * flow level and indent limits, encoding/json's scanner); the YAML composer and the decoder here
+ * recurse per level and run out of stack long before that, so the limit is lower and checked first.
+ */
+export const DEFAULT_MAX_POLICY_DEPTH = 100;
 
 const GROUP = "audit.k8s.io";
 const SCHEME = "k8s.io/apiserver/pkg/audit/scheme.go:30";
@@ -123,7 +136,10 @@ class Decoder {
   /** Nodes left to decode: YAML aliases can make a small file expand exponentially. */
   private budget = MAX_DECODED_NODES;
 
-  constructor(private readonly doc: Document) {}
+  constructor(
+    private readonly doc: Document,
+    private readonly maxDepth: number,
+  ) {}
 
   private readonly aliases = new Map<unknown, unknown>();
 
@@ -137,6 +153,48 @@ class Decoder {
       this.aliases.set(node, target ?? null);
     }
     return target;
+  }
+
+  /**
+   * A node as a plain value (what `toJSON` gives), with aliases expanded under the node budget and
+   * the nesting limit, and every key set as an own property (`__proto__` never reaches a prototype).
+   */
+  private plain(raw: unknown, depth: number): unknown {
+    const node = this.resolve(raw) as Node | null | undefined;
+    if (node === null || node === undefined) return null;
+    if (--this.budget < 0) throw new AliasBomb(node.range?.[0] ?? 0);
+    if (isScalar(node)) return node.toJSON();
+    if (depth > this.maxDepth) throw new TooDeep(node.range?.[0] ?? 0);
+    if (isSeq(node)) return node.items.map((item) => this.plain(item, depth + 1));
+    if (!isMap(node)) return null;
+    const out: Record<string, unknown> = {};
+    const set = (k: string, v: unknown, keep: boolean) => {
+      if (keep && Object.hasOwn(out, k)) return;
+      Object.defineProperty(out, k, {
+        value: v,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    };
+    for (const pair of node.items) {
+      const key = this.plain(pair.key, depth + 1);
+      const value = this.plain(pair.value, depth + 1);
+      // YAML 1.1 merge keys (`<<: *base`): earlier keys and explicit ones win
+      if (key === "<<" && isScalar(pair.key) && pair.key.source === "<<") {
+        for (const m of Array.isArray(value) ? value : [value]) {
+          if (typeof m === "object" && m !== null && !Array.isArray(m))
+            for (const [k, v] of Object.entries(m)) set(k, v, true);
+        }
+        continue;
+      }
+      set(
+        typeof key === "object" && key !== null ? JSON.stringify(key) : String(key),
+        value,
+        false,
+      );
+    }
+    return out;
   }
 
   private jsonKind(node: unknown): string {
@@ -176,7 +234,7 @@ class Decoder {
     if (isScalar(node) && node.value === null) return undefined;
     switch (type.t) {
       case "any":
-        return node.toJSON();
+        return this.plain(node, 1);
       case "string": {
         if (!isScalar(node)) return this.typeError(node, type, path, goStruct, goField);
         const v = node.value;
@@ -239,6 +297,13 @@ class Decoder {
   }
 }
 
+/** An alias-expanded value nested deeper than the limit (aliases can nest what the text does not). */
+class TooDeep extends Error {
+  constructor(readonly offset: number) {
+    super("too deep");
+  }
+}
+
 /** The most nodes a policy may expand to (aliases included); real policies have a few hundred. */
 const MAX_DECODED_NODES = 100_000;
 
@@ -253,6 +318,10 @@ function zero(type: GoType): unknown {
   if (type.t === "bool") return false;
   if (type.t === "struct") return {};
   return undefined;
+}
+
+function tooDeepMessage(maxDepth: number): string {
+  return `the policy nests deeper than ${maxDepth} levels (an audit policy needs 6; raise maxDepth if this is intended)`;
 }
 
 function kindNotRegistered(kind: string, version: string): string {
@@ -274,6 +343,7 @@ function kindNotRegistered(kind: string, version: string): string {
 export function parsePolicy(text: string, options: ParsePolicyOptions = {}): ParsedPolicy {
   const { source } = options;
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_POLICY_BYTES;
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_POLICY_DEPTH;
   const lineCounter = new LineCounter();
   const fail = (issues: Located[], referenceMessage?: string): never => {
     const located: Issue[] = issues.map(({ offset, ...rest }) => {
@@ -303,13 +373,23 @@ export function parsePolicy(text: string, options: ParsePolicyOptions = {}): Par
 
   // apimachinery IsJSONBuffer: a `{` after spaces, tabs and line breaks only.
   const fromJSON = /^[ \t\r\n]*\{/.test(text);
+  // Positions of errors found before the YAML parser (which fills lineCounter) has run.
+  const countLines = () => {
+    lineCounter.addNewLine(0);
+    for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1))
+      lineCounter.addNewLine(i + 1);
+  };
   if (fromJSON) {
-    const syntax = checkJSON(text);
+    const syntax = checkGoJSON(text);
     if (syntax !== undefined) {
-      lineCounter.addNewLine(0);
-      for (let i = 0; i < text.length; i++) if (text[i] === "\n") lineCounter.addNewLine(i + 1);
+      countLines();
       fail([{ path: "", message: `failed decoding: ${syntax.message}`, offset: syntax.offset }]);
     }
+  }
+  const deep = checkYAMLDepth(text, maxDepth);
+  if (deep !== undefined) {
+    countLines();
+    fail([{ path: "", message: tooDeepMessage(maxDepth), offset: deep.offset }]);
   }
 
   const docs = parseAllDocuments(text, {
@@ -474,11 +554,13 @@ export function parsePolicy(text: string, options: ParsePolicyOptions = {}): Par
   }
 
   // Field decoding: Go type errors are fatal, unknown/duplicate fields are warnings.
-  const decoder = new Decoder(doc ?? (undefined as unknown as Document));
+  const decoder = new Decoder(doc ?? (undefined as unknown as Document), maxDepth);
   let expanded: unknown;
   try {
     expanded = rootIsNull ? {} : decoder.decode(root, schema(pkg), "", "Policy", "");
   } catch (e) {
+    if (e instanceof TooDeep)
+      fail([{ path: "", message: tooDeepMessage(maxDepth), offset: e.offset }]);
     if (!(e instanceof AliasBomb)) throw e;
     fail([
       {
@@ -618,143 +700,6 @@ function goErrno(err: NodeJS.ErrnoException): string {
       return "is a directory";
     default:
       return err.message;
-  }
-}
-
-/**
- * Checks JSON syntax the way Go's encoding/json scanner reports it: the offset of the first bad
- * byte and messages such as `invalid character '}' looking for beginning of value`.
- */
-function checkJSON(text: string): { offset: number; message: string } | undefined {
-  let i = 0;
-  const n = text.length;
-  const ws = () => {
-    while (i < n && (text[i] === " " || text[i] === "\t" || text[i] === "\n" || text[i] === "\r"))
-      i++;
-  };
-  const bad = (context: string): never => {
-    if (i >= n) throw { offset: n, message: "unexpected end of JSON input" };
-    const c = text[i]!;
-    const shown =
-      c === "'"
-        ? "\\'"
-        : c === '"'
-          ? '\\"'
-          : c < " "
-            ? `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`
-            : c;
-    throw { offset: i, message: `invalid character '${shown}' ${context}` };
-  };
-  const str = (): void => {
-    i++;
-    while (i < n) {
-      const c = text[i]!;
-      if (c === '"') {
-        i++;
-        return;
-      }
-      if (c < " ") bad("in string literal");
-      if (c === "\\") {
-        const e = text[i + 1];
-        if (e === "u") {
-          for (let k = 2; k < 6; k++) {
-            if (!/[0-9a-fA-F]/.test(text[i + k] ?? "")) {
-              i += k;
-              bad("in \\u hexadecimal character escape");
-            }
-          }
-          i += 6;
-          continue;
-        }
-        i++;
-        if (e === undefined || !'"\\/bfnrt'.includes(e)) bad("in string escape code");
-        i++;
-        continue;
-      }
-      i++;
-    }
-    bad("in string literal");
-  };
-  const value = (): void => {
-    ws();
-    const c = text[i];
-    if (c === "{") {
-      i++;
-      ws();
-      if (text[i] === "}") {
-        i++;
-        return;
-      }
-      for (;;) {
-        ws();
-        if (text[i] !== '"') bad("looking for beginning of object key string");
-        str();
-        ws();
-        if (text[i] !== ":") bad("after object key");
-        i++;
-        value();
-        ws();
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        if (text[i] === "}") {
-          i++;
-          return;
-        }
-        bad("after object key:value pair");
-      }
-    }
-    if (c === "[") {
-      i++;
-      ws();
-      if (text[i] === "]") {
-        i++;
-        return;
-      }
-      for (;;) {
-        value();
-        ws();
-        if (text[i] === ",") {
-          i++;
-          continue;
-        }
-        if (text[i] === "]") {
-          i++;
-          return;
-        }
-        bad("after array element");
-      }
-    }
-    if (c === '"') {
-      str();
-      return;
-    }
-    for (const lit of ["true", "false", "null"]) {
-      if (c === lit[0]) {
-        for (let k = 0; k < lit.length; k++, i++) {
-          if (text[i] !== lit[k]) bad(`in literal ${lit} (expecting '${lit[k]}')`);
-        }
-        return;
-      }
-    }
-    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(i, i + 400));
-    if (m && m[0] !== "" && m[0] !== "-") {
-      i += m[0].length;
-      return;
-    }
-    if (c === "-") i++;
-    bad(c === "-" ? "in numeric literal" : "looking for beginning of value");
-  };
-  try {
-    value();
-    ws();
-    if (i < n) bad("after top-level value");
-    return undefined;
-  } catch (e) {
-    if (typeof e === "object" && e !== null && "offset" in e)
-      return e as { offset: number; message: string };
-    throw e;
   }
 }
 
