@@ -25,8 +25,12 @@ const burst: WatchAlert = {
   output: "5 unauthenticated requests from 10.0.0.7 within 1m",
   output_fields: { "ka.sourceips": ["10.0.0.7"], "ka.response.code": 401 },
   tags: ["kaudit"],
-  key: { "ka.sourceips": "10.0.0.7" },
-  window: { start: "2026-12-01T10:00:01Z", end: "2026-12-01T10:01:01Z" },
+  kaudit: {
+    key: { "ka.sourceips": ["10.0.0.7"] },
+    count: 5,
+    window_ms: 60_000,
+    first: "2026-12-01T10:00:01Z",
+  },
 };
 
 describe("labelName", () => {
@@ -81,7 +85,7 @@ describe("toAlertmanagerAlert", () => {
     });
   });
 
-  it("a windowed alert: labels are its key fields only, endsAt is the window's end", () => {
+  it("a windowed alert: labels are its key fields only, endsAt is one window later", () => {
     const a = toAlertmanagerAlert(burst);
     expect(a.labels).toEqual({
       alertname: "401 burst by source IP",
@@ -90,16 +94,14 @@ describe("toAlertmanagerAlert", () => {
       ka_sourceips: "10.0.0.7",
     });
     expect(a.startsAt).toBe(burst.time);
-    expect(a.endsAt).toBe("2026-12-01T10:01:01Z");
+    expect(a.endsAt).toBe("2026-12-01T10:01:05.000Z");
     expect(a.annotations.description).toBe("tags: kaudit");
   });
 
-  it("a window already over when the alert fired gets no endsAt (Alertmanager would drop it)", () => {
-    const a = toAlertmanagerAlert({
-      ...burst,
-      window: { start: "2026-12-01T09:00:00Z", end: "2026-12-01T09:01:00Z" },
-    });
-    expect(a.endsAt).toBeUndefined();
+  it("keeps nanosecond times as they are (Alertmanager parses RFC 3339 with nanoseconds)", () => {
+    const a = toAlertmanagerAlert({ ...burst, time: "2026-12-01T10:00:05.123456789Z" });
+    expect(a.startsAt).toBe("2026-12-01T10:00:05.123456789Z");
+    expect(a.endsAt).toBe("2026-12-01T10:01:05.123Z");
   });
 
   it("fields cannot override the reserved labels; extra labels are kept", () => {

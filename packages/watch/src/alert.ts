@@ -17,13 +17,20 @@ export interface WatchAlert {
   output_fields: Record<string, unknown>;
   /** The rule's tags. */
   tags: string[];
-  /**
-   * For a windowed (threshold) rule: the values of the key fields the count was kept per
-   * (`{ "ka.sourceips": "10.0.0.7" }`), absent for single-event rules.
-   */
-  key?: Record<string, unknown> | undefined;
-  /** For a windowed rule: the window the count was reached in (RFC 3339 times). */
-  window?: { start: string; end: string } | undefined;
+  /** kaudit's extension, on alerts of windowed (threshold) rules. */
+  kaudit?: ThresholdInfo | undefined;
+}
+
+/** What `@kaudit/rules` adds to a threshold rule's alert. */
+export interface ThresholdInfo {
+  /** The values of the key (`by`) fields the count was kept per: `{ "ka.sourceips": ["10.0.0.7"] }`. */
+  key: Record<string, unknown>;
+  /** Events (or distinct values) counted within the window. */
+  count: number;
+  /** The window's length, ms; the rule stays quiet for this key that long after firing. */
+  window_ms: number;
+  /** Time of the first counted event. */
+  first: string;
 }
 
 /** One alert of Alertmanager's v2 API (`POST /api/v2/alerts` takes an array of these). */
@@ -84,7 +91,7 @@ export function alertLabels(
 ): Record<string, string> {
   const max = options.maxLabelLength ?? 256;
   const labels: Record<string, string> = { ...(options.extraLabels ?? {}) };
-  const fields = alert.key ?? alert.output_fields;
+  const fields = alert.kaudit?.key ?? alert.output_fields;
   for (const [field, value] of Object.entries(fields ?? {})) {
     labels[labelName(field)] = labelValue(value, max);
   }
@@ -97,7 +104,7 @@ export function alertLabels(
 /**
  * An alert as Alertmanager's v2 API takes it: labels as {@link alertLabels}; annotations
  * `summary` = the output line, `description` = the rule's desc (or its tags when none is known);
- * `startsAt` = the time of the event that fired it; a windowed rule's alert ends with its window
+ * `startsAt` = the time of the event that fired it; a windowed rule's alert ends one window later
  * (`endsAt`), the time until which the rule stays quiet for that key. Single-event alerts carry no
  * `endsAt`, so Alertmanager resolves them after its `resolve_timeout`.
  */
@@ -114,8 +121,9 @@ export function toAlertmanagerAlert(
     annotations,
     startsAt: alert.time,
   };
-  if (alert.window && Date.parse(alert.window.end) > Date.parse(alert.time)) {
-    out.endsAt = alert.window.end;
+  const t = Date.parse(alert.time);
+  if (alert.kaudit && Number.isFinite(t) && alert.kaudit.window_ms > 0) {
+    out.endsAt = new Date(t + alert.kaudit.window_ms).toISOString();
   }
   if (options.generatorURL) out.generatorURL = options.generatorURL;
   return out;

@@ -13,6 +13,7 @@ export {
   labelName,
   /** A field value as a label value. */
   labelValue,
+  type ThresholdInfo,
   /** An alert in Alertmanager's v2 shape. */
   toAlertmanagerAlert,
   type WatchAlert,
@@ -59,6 +60,10 @@ export {
   DeliveryError,
   type HttpClientOptions,
 } from "./post-json";
+export {
+  /** The webhook receiver of @kaudit/sources as a watcher input. */
+  receiverInput,
+} from "./receiver-input";
 export {
   type StatusServer,
   type StatusServerOptions,

@@ -129,6 +129,7 @@ export class WatchMetrics {
     PromHistogram.Internal<"verb" | "resource">
   >();
   private readonly lastEvent = new Map<string, { stageTimestamp: string; readAt: number }>();
+  private readonly collectHooks: Array<() => void> = [];
 
   constructor(options: WatchMetricsOptions = {}) {
     const registry = options.registry ?? new Registry();
@@ -187,11 +188,15 @@ export class WatchMetrics {
       labelNames: ["input"],
       registers,
     });
+    const hooks = this.collectHooks;
     this.receiver = new PromCounter({
       name: "kaudit_receiver_requests_total",
       help: "Webhook receiver requests, by HTTP status code.",
       labelNames: ["code"],
       registers,
+      collect() {
+        for (const h of hooks) h();
+      },
     });
     this.drops = new PromCounter({
       name: "kaudit_dropped_total",
@@ -301,9 +306,14 @@ export class WatchMetrics {
     this.rotations.inc({ input }, count);
   }
 
-  /** Counts one receiver request by the status it got. */
-  receiverRequest(code: number): void {
-    this.receiver.inc({ code: String(code) });
+  /** Counts receiver requests (`count`, default 1) by the status they got. */
+  receiverRequest(code: number, count = 1): void {
+    this.receiver.inc({ code: String(code) }, count);
+  }
+
+  /** Runs `hook` before each scrape, to bring over counts kept elsewhere (a receiver's stats). */
+  onCollect(hook: () => void): void {
+    this.collectHooks.push(hook);
   }
 
   /** Records a rule (re)load. */

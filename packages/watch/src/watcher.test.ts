@@ -149,6 +149,11 @@ describe("Watcher", () => {
     const boom: AlertEvaluator = {
       evaluate(e) {
         if (e.verb === "get") throw new Error("rule bug");
+        if (e.objectRef?.resource === "secrets") {
+          throw Object.assign(new Error("data not recognized as a k8s audit event"), {
+            name: "UnreadableEventError",
+          });
+        }
         return [];
       },
     };
@@ -166,12 +171,15 @@ describe("Watcher", () => {
       onRuleError: (input, e) => errors.push(`${input}: ${e.message}`),
     });
     await w.run();
-    expect(problems).toEqual(["file:a: audit.log:3:1: unexpected end of JSON"]);
+    expect(problems).toEqual([
+      "file:a: audit.log:3:1: unexpected end of JSON",
+      "file:a: data not recognized as a k8s audit event",
+    ]);
     expect(errors).toHaveLength(23);
-    expect(w.stats()).toEqual({ events: 37, alerts: 0, problems: 1, ruleErrors: 23 });
+    expect(w.stats()).toEqual({ events: 37, alerts: 0, problems: 2, ruleErrors: 23 });
     const drops = await metrics.registry.getSingleMetric("kaudit_dropped_total")!.get();
     expect(drops.values.map((v) => [v.labels.reason, v.value])).toEqual([
-      ["unreadable_event", 1],
+      ["unreadable_event", 2],
       ["rule_error", 23],
     ]);
   });

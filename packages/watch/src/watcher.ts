@@ -42,7 +42,10 @@ export interface WatcherOptions {
   metrics?: WatchMetrics | undefined;
   /** Called for each input problem (also counted as `dropped_total{reason="unreadable_event"}`). */
   onProblem?: ((input: string, problem: InputProblem) => void) | undefined;
-  /** Called when evaluating an event threw (counted as `rule_error`); the event is skipped. */
+  /**
+   * Called when evaluating an event threw (counted as `rule_error`); the event is skipped. An
+   * `UnreadableEventError` (an event the rules cannot read) goes to `onProblem` instead.
+   */
   onRuleError?: ((input: string, error: Error, event: Event) => void) | undefined;
   /** Called for each output drop (already counted). */
   onDrop?: ((drop: OutputDrop) => void) | undefined;
@@ -134,6 +137,14 @@ export class Watcher {
     try {
       alerts = this.rules.evaluate(event);
     } catch (e) {
+      // An event the rules cannot read (Falco's "data not recognized as a k8s audit event") is
+      // a problem of the input; anything else is a fault of the rules.
+      if ((e as Error)?.name === "UnreadableEventError") {
+        this.counts.problems++;
+        this.options.metrics?.dropped("unreadable_event");
+        this.options.onProblem?.(input, { message: (e as Error).message });
+        return;
+      }
       this.counts.ruleErrors++;
       this.options.metrics?.dropped("rule_error");
       this.options.onRuleError?.(input, e as Error, event);

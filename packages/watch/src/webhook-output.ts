@@ -9,8 +9,8 @@ export interface WebhookOutputOptions extends HttpOutputOptions {
 
 /**
  * Alerts to any HTTP endpoint: each batch one POST of a JSON array of alerts in Falco's
- * `json_output` shape (`time, rule, priority, source, output, output_fields, tags`, plus `key`
- * and `window` for windowed rules), with the retries and bounded queue of {@link HttpAlertOutput}.
+ * `json_output` shape (`time, rule, priority, source, output, output_fields, tags`, plus `kaudit`
+ * for windowed rules), with the retries and bounded queue of {@link HttpAlertOutput}.
  *
  * @example
  * const hook = createWebhookOutput({ url: "https://hooks.example/kaudit", headers: { Authorization: "Bearer …" } });
