@@ -7,7 +7,7 @@ let passed = 0;
 let failed = 0;
 let skipped = 0;
 let missing = 0;
-for (const group of ["packages", "apps"]) {
+for (const group of ["packages", "apps", "tools"]) {
   for (const name of fs.readdirSync(group)) {
     const dir = path.join(group, name);
     const report = path.join(dir, ".reports", "vitest.json");

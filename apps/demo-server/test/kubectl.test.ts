@@ -1,3 +1,4 @@
+// Also checks the events apps/demo-server/README.md shows ("What the audit log says").
 import { join } from "node:path";
 import type { Event } from "@kaudit/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

@@ -1,6 +1,7 @@
-// Packs @kaudit/api as it would be published, installs the tarball into an empty project and
-// checks that `import` and `require` both work at run time and that TypeScript resolves the
-// types for both (module node16, an .mts and a .cts file).
+// Packs @kaudit/api as it would be published (what packages/api/README.md's `npm install`
+// gives), installs the tarball into an empty project and checks that `import` and `require`
+// both work at run time and that TypeScript resolves the types for both (module node16, an .mts
+// and a .cts file).
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
