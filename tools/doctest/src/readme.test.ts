@@ -278,6 +278,20 @@ it("finds the READMEs and their blocks", () => {
   expect(blocks.length).toBeGreaterThan(20);
 });
 
+it("can import every workspace package (a new one goes into this package's devDependencies)", () => {
+  const own = JSON.parse(fs.readFileSync(path.join(HERE, "package.json"), "utf8"));
+  const missing: string[] = [];
+  for (const group of ["packages", "apps"]) {
+    for (const dir of fs.readdirSync(path.join(ROOT, group))) {
+      const file = path.join(ROOT, group, dir, "package.json");
+      if (!fs.existsSync(file)) continue;
+      const { name } = JSON.parse(fs.readFileSync(file, "utf8"));
+      if (!own.devDependencies[name]) missing.push(`"${name}": "workspace:*"`);
+    }
+  }
+  expect(missing, "add to tools/doctest/package.json devDependencies").toEqual([]);
+});
+
 for (const readme of readmes) {
   const mine = blocks.filter((b) => b.readme === readme);
   if (mine.length === 0) continue;
