@@ -31,7 +31,7 @@ export interface RulesWarning extends RulesPosition {
 /** `file:line:col: rule 'X': condition: message` — the parts that are known. */
 export function formatPosition(p: RulesPosition, message: string): string {
   const parts = [`${p.file}:${p.line}:${p.column}`];
-  if (p.item) parts.push(`${p.item.kind} '${p.item.name}'`);
+  if (p.item) parts.push(p.item.name === "" ? p.item.kind : `${p.item.kind} '${p.item.name}'`);
   if (p.part) parts.push(p.part);
   parts.push(message);
   return parts.join(": ");

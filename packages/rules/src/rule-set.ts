@@ -66,20 +66,15 @@ export interface Alert {
   /** Every field of the rule's output template by name (`null` when the event lacks it). */
   output_fields: Record<string, string | number | string[] | null>;
   tags: string[];
-  /** kaudit extension, present on alerts of threshold rules. */
-  kaudit?: ThresholdAlert;
-}
-
-/** What a threshold alert adds: the key it counted by (for Alertmanager labels) and the count. */
-export interface ThresholdAlert {
-  /** The `by` fields and their values for this key. */
-  key: Record<string, string | number | string[] | null>;
-  /** Events (or distinct values) counted within the window. */
-  count: number;
-  /** The window length in milliseconds. */
-  window_ms: number;
-  /** Time of the first counted event. */
-  first: string;
+  /**
+   * kaudit extension, on alerts of threshold rules only: the `by` fields and their values the
+   * count was kept per (Alertmanager labels), as `output_fields` renders values.
+   */
+  key?: Record<string, string | number | string[] | null>;
+  /** kaudit extension (threshold rules): the window the count was reached in, RFC 3339 times. */
+  window?: { start: string; end: string };
+  /** kaudit extension (threshold rules): events (or distinct values) counted in the window. */
+  count?: number;
 }
 
 /** A loaded rule as `--list` shows it. */
@@ -582,7 +577,13 @@ export class RuleSet {
       this.counters.unreadable++;
       throw new UnreadableEventError("data not recognized as a k8s audit event");
     }
-    const time = parseEventTime(ev.stageTimestamp);
+    // Falco needs stageTimestamp; kaudit also reads events of old logs that only kept
+    // requestReceivedTimestamp or the pre-v1 `timestamp`.
+    const time =
+      parseEventTime(ev.stageTimestamp) ??
+      (ev.stageTimestamp === undefined
+        ? (parseEventTime(ev.requestReceivedTimestamp) ?? parseEventTime(ev.timestamp))
+        : undefined);
     if (time === undefined) {
       this.counters.unreadable++;
       throw new UnreadableEventError(
@@ -616,7 +617,7 @@ export class RuleSet {
         return undefined;
       if (r.outside?.some((w) => w.open(at))) return undefined;
     }
-    let ext: ThresholdAlert | undefined;
+    let ext: Pick<Alert, "key" | "window" | "count"> | undefined;
     if (r.threshold !== undefined) {
       const th = r.threshold;
       const keyValues: Record<string, string | number | string[] | null> = {};
@@ -637,12 +638,14 @@ export class RuleSet {
       const firstSec = Math.floor(hit.firstMs / 1000);
       ext = {
         key: keyValues,
+        window: {
+          start: isoTime({
+            seconds: firstSec,
+            nanos: Math.round((hit.firstMs - firstSec * 1000) * 1e6),
+          }),
+          end: isoTime(time),
+        },
         count: hit.count,
-        window_ms: th.windowMs,
-        first: isoTime({
-          seconds: firstSec,
-          nanos: Math.round((hit.firstMs - firstSec * 1000) * 1e6),
-        }),
       };
     }
     const message = renderOutput(r.output, c);
@@ -655,7 +658,7 @@ export class RuleSet {
       output_fields: outputFields(r.output, c),
       tags: [...r.info.tags].sort(),
     };
-    if (ext !== undefined) alert.kaudit = ext;
+    if (ext !== undefined) Object.assign(alert, ext);
     return alert;
   }
 }
