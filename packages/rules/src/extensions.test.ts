@@ -58,10 +58,12 @@ describe("windowed thresholds", () => {
     const alerts = [0, 1, 2, 3, 4].flatMap((s) =>
       rules.evaluate(ev(t(s), s % 2 ? "10.0.0.1" : "10.0.0.2")),
     );
-    expect(alerts.map((a) => a.key)).toEqual([{ "kaudit.source_ip": "10.0.0.2" }]);
-    expect(alerts[0]).toMatchObject({
+    expect(alerts.map((a) => a.kaudit?.key)).toEqual([{ "kaudit.source_ip": "10.0.0.2" }]);
+    expect(alerts[0]?.kaudit).toEqual({
+      key: { "kaudit.source_ip": "10.0.0.2" },
       count: 3,
-      window: { start: `${t(0).slice(0, 19)}.000000000Z` },
+      window_ms: 60_000,
+      first: `${t(0).slice(0, 19)}.000000000Z`,
     });
   });
 
@@ -81,7 +83,7 @@ describe("windowed thresholds", () => {
     const many = ["/a", "/b", "/a", "/c"].flatMap((u, i) =>
       rules.evaluate(ev(t(10 + i), "x", "bob", u)),
     );
-    expect(many.map((a) => a.count)).toEqual([3]);
+    expect(many.map((a) => a.kaudit?.count)).toEqual([3]);
   });
 
   it("hold at most maxKeys keys and count what they evict", () => {

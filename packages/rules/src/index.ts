@@ -10,6 +10,7 @@ export {
   RuleSet,
   type RuleSetStats,
   type RuleSummary,
+  type ThresholdAlert,
   UnreadableEventError,
 } from "./rule-set";
 export { ThresholdState, type ThresholdStateOptions, type ThresholdStats } from "./threshold";

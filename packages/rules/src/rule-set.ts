@@ -66,15 +66,22 @@ export interface Alert {
   /** Every field of the rule's output template by name (`null` when the event lacks it). */
   output_fields: Record<string, string | number | string[] | null>;
   tags: string[];
-  /**
-   * kaudit extension, on alerts of threshold rules only: the `by` fields and their values the
-   * count was kept per (Alertmanager labels), as `output_fields` renders values.
-   */
-  key?: Record<string, string | number | string[] | null>;
-  /** kaudit extension (threshold rules): the window the count was reached in, RFC 3339 times. */
-  window?: { start: string; end: string };
-  /** kaudit extension (threshold rules): events (or distinct values) counted in the window. */
-  count?: number;
+  /** kaudit extension, present on alerts of threshold rules only. */
+  kaudit?: ThresholdAlert;
+}
+
+/**
+ * What a threshold alert adds: the key it was counted per (`by` fields and their values, as
+ * `output_fields` renders them — Alertmanager labels), the count, the window and its first event.
+ */
+export interface ThresholdAlert {
+  key: Record<string, string | number | string[] | null>;
+  /** Events (or distinct values) counted within the window. */
+  count: number;
+  /** The window length in milliseconds; the key stays quiet that long after firing. */
+  window_ms: number;
+  /** Time of the first counted event (RFC 3339, nanoseconds). */
+  first: string;
 }
 
 /** A loaded rule as `--list` shows it. */
@@ -617,7 +624,7 @@ export class RuleSet {
         return undefined;
       if (r.outside?.some((w) => w.open(at))) return undefined;
     }
-    let ext: Pick<Alert, "key" | "window" | "count"> | undefined;
+    let ext: ThresholdAlert | undefined;
     if (r.threshold !== undefined) {
       const th = r.threshold;
       const keyValues: Record<string, string | number | string[] | null> = {};
@@ -638,14 +645,12 @@ export class RuleSet {
       const firstSec = Math.floor(hit.firstMs / 1000);
       ext = {
         key: keyValues,
-        window: {
-          start: isoTime({
-            seconds: firstSec,
-            nanos: Math.round((hit.firstMs - firstSec * 1000) * 1e6),
-          }),
-          end: isoTime(time),
-        },
         count: hit.count,
+        window_ms: th.windowMs,
+        first: isoTime({
+          seconds: firstSec,
+          nanos: Math.round((hit.firstMs - firstSec * 1000) * 1e6),
+        }),
       };
     }
     const message = renderOutput(r.output, c);
@@ -658,7 +663,7 @@ export class RuleSet {
       output_fields: outputFields(r.output, c),
       tags: [...r.info.tags].sort(),
     };
-    if (ext !== undefined) Object.assign(alert, ext);
+    if (ext !== undefined) alert.kaudit = ext;
     return alert;
   }
 }
