@@ -2,7 +2,6 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { RequestAttributes, UserAttributes, UserInfo } from "@kaudit/api";
 import { addAuditAnnotation, logRequestObject, setImpersonatedUser } from "@kaudit/middleware";
 import { attributesFromRequest } from "@kaudit/policy";
-import { parse as parseYAML } from "yaml";
 import {
   ALL_AUTHENTICATED,
   ALL_UNAUTHENTICATED,
@@ -11,6 +10,7 @@ import {
   type Decision,
   forbiddenMessage,
   type RulesReview,
+  splitServiceAccountUsername,
 } from "./auth";
 import { jsonPatch, mergePatch } from "./patch";
 import { PROTOBUF_MEDIA_TYPE } from "./proto/envelope";
@@ -25,6 +25,7 @@ import {
   type ResourceDef,
 } from "./resources";
 import { answerReview } from "./reviews";
+import { stringifyJSON } from "./safe-json";
 import {
   badRequest,
   forbidden,
@@ -36,6 +37,7 @@ import {
   unsupportedMediaType,
 } from "./status";
 import { parseSelector, type Selector, Store, selects } from "./store";
+import { parseJSONBody, parseYAMLBody } from "./text-body";
 
 /** kube-apiserver's `--max-request-body-bytes` default (3 MiB). */
 export const DEFAULT_MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024;
@@ -96,7 +98,7 @@ function send(
     sendProtobuf(res, code, body as Record<string, unknown>);
     return;
   }
-  const text = typeof body === "string" ? body : `${JSON.stringify(body)}\n`;
+  const text = typeof body === "string" ? body : `${stringifyJSON(body)}\n`;
   res.writeHead(code, {
     "Content-Type": contentType,
     "Content-Length": Buffer.byteLength(text),
@@ -137,22 +139,9 @@ function decodeBody(buf: Buffer, type: string, def: ResourceDef | undefined): un
     throw badRequest(
       `the object provided is unrecognized (must be of type ${what}): couldn't get version/kind; json parse error: unexpected end of JSON input`,
     );
-  if (type === "application/yaml" || type === "application/apply-patch+yaml") {
-    try {
-      return parseYAML(text);
-    } catch (e) {
-      throw badRequest(
-        `the object provided is unrecognized (must be of type ${what}): yaml: ${(e as Error).message.split("\n")[0]}`,
-      );
-    }
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw badRequest(
-      `the object provided is unrecognized (must be of type ${what}): couldn't get version/kind; json parse error: ${(e as Error).message}`,
-    );
-  }
+  if (type === "application/yaml" || type === "application/apply-patch+yaml")
+    return parseYAMLBody(text, what);
+  return parseJSONBody(text, what);
 }
 
 function checkKind(body: unknown, def: ResourceDef): Record<string, unknown> {
@@ -373,8 +362,8 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       subresource: "",
     };
     const username = names[0] as string;
-    if (username.startsWith("system:serviceaccount:")) {
-      const [, , ns, sa] = username.split(":");
+    const sa = splitServiceAccountUsername(username);
+    if (sa) {
       authorizeOrThrow(
         req,
         {
@@ -382,8 +371,8 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
           verb: "impersonate",
           apiGroup: "",
           resource: "serviceaccounts",
-          namespace: ns ?? "",
-          name: sa ?? "",
+          namespace: sa.namespace,
+          name: sa.name,
         },
         false,
       );
@@ -560,7 +549,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
         obj = toTable(def, [o], undefined, includeObject, first);
         first = false;
       } else if (accept.partial) obj = partialMeta(o);
-      const line = `${JSON.stringify({ type, object: obj })}\n`;
+      const line = `${stringifyJSON({ type, object: obj })}\n`;
       if (!headerSent) pending.push(line);
       else res.write(line);
     };
@@ -990,6 +979,11 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
           : mergePatch(toScale(cur), body)
     ) as { spec?: { replicas?: unknown } };
     const replicas = next?.spec?.replicas;
+    // what kube's decoder says of a non-number; a value is never quoted from the body
+    if (typeof replicas === "object" && replicas !== null)
+      throw badRequest(
+        `Scale in version "v1" cannot be handled as a Scale: json: cannot unmarshal ${Array.isArray(replicas) ? "array" : "object"} into Go struct field ScaleSpec.spec.replicas of type int32`,
+      );
     if (typeof replicas !== "number" || !Number.isInteger(replicas) || replicas < 0)
       throw invalid("Scale", "autoscaling", name, [
         {

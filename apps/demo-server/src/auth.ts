@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { KauditError, type UserAttributes } from "@kaudit/api";
+import { nameErrors } from "./store";
 
 /** A configuration file the demo cannot use; the message names `file:line`. */
 export class DemoConfigError extends KauditError {
@@ -354,4 +355,25 @@ export function createRulesResolver(
     }
     return out;
   };
+}
+
+const SA_PREFIX = "system:serviceaccount:";
+
+/**
+ * kube's `serviceaccount.SplitUsername`: the namespace and name of a service-account username,
+ * only when it is exactly `system:serviceaccount:<namespace>:<name>` with a DNS-1123 label as
+ * namespace and a DNS-1123 subdomain as name; undefined otherwise (impersonation then treats the
+ * name as a user, so `impersonate serviceaccounts` in namespace dev does not cover
+ * `system:serviceaccount:dev` or `system:serviceaccount:dev:a:b`).
+ */
+export function splitServiceAccountUsername(
+  username: string,
+): { namespace: string; name: string } | undefined {
+  if (!username.startsWith(SA_PREFIX)) return undefined;
+  const parts = username.slice(SA_PREFIX.length).split(":");
+  if (parts.length !== 2) return undefined;
+  const [namespace, name] = parts as [string, string];
+  if (nameErrors(namespace, "label").length > 0) return undefined;
+  if (nameErrors(name, "subdomain").length > 0) return undefined;
+  return { namespace, name };
 }

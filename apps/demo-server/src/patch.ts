@@ -1,19 +1,33 @@
+import { copyJSON, setOwn, stringifyJSON } from "./safe-json";
 import { StatusError } from "./status";
 
 function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-/** RFC 7386 JSON merge patch (kube also applies strategic merge patches this way in the demo). */
+/**
+ * RFC 7386 JSON merge patch (kube also applies strategic merge patches this way in the demo).
+ * Walks with its own stack: a patch may nest as deep as a body may (10,000 levels).
+ */
 export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isObj(patch)) return structuredClone(patch);
-  const out: Record<string, unknown> = isObj(target) ? { ...target } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (k.startsWith("$")) continue; // strategic-merge directives ($patch, $retainKeys, ...)
-    if (v === null) delete out[k];
-    else out[k] = mergePatch(out[k], v);
+  if (!isObj(patch)) return copyJSON(patch);
+  const root: Record<string, unknown> = isObj(target) ? { ...target } : {};
+  const stack: [Record<string, unknown>, Record<string, unknown>][] = [[root, patch]];
+  while (stack.length > 0) {
+    const [out, p] = stack.pop() as [Record<string, unknown>, Record<string, unknown>];
+    for (const [k, v] of Object.entries(p)) {
+      if (k.startsWith("$")) continue; // strategic-merge directives ($patch, $retainKeys, ...)
+      if (v === null) delete out[k];
+      else if (!isObj(v)) setOwn(out, k, copyJSON(v));
+      else {
+        const cur = Object.hasOwn(out, k) ? out[k] : undefined;
+        const next: Record<string, unknown> = isObj(cur) ? { ...cur } : {};
+        setOwn(out, k, next);
+        stack.push([next, v]);
+      }
+    }
   }
-  return out;
+  return root;
 }
 
 function unescapePointer(seg: string): string {
@@ -38,7 +52,7 @@ function parentOf(
   let cur = doc;
   for (const s of segs.slice(0, -1)) {
     if (Array.isArray(cur)) cur = cur[Number(s)];
-    else if (isObj(cur)) cur = cur[s];
+    else if (isObj(cur)) cur = Object.hasOwn(cur, s) ? cur[s] : undefined;
     else cur = undefined;
     if (cur === undefined)
       throw new StatusError(
@@ -74,7 +88,7 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
       "BadRequest",
       "json: cannot unmarshal object into Go value of type jsonpatch.Patch",
     );
-  let root = structuredClone(doc);
+  let root = copyJSON(doc);
   ops.forEach((raw, i) => {
     if (!isObj(raw)) throw new StatusError(400, "BadRequest", `operation ${i}: not an object`);
     const op = raw.op;
@@ -97,7 +111,7 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
         if (!Number.isInteger(idx) || idx < 0 || idx > parent.length)
           fail(`add operation does not apply: doc is missing path: "${raw.path}"`);
         parent.splice(idx, 0, value);
-      } else parent[last] = value;
+      } else setOwn(parent, last, value);
     };
     const remove = (s: string[]): unknown => {
       const [parent, last] = parentOf(root, s, i);
@@ -115,7 +129,7 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
     };
     switch (op) {
       case "add":
-        add(segs, structuredClone(raw.value));
+        add(segs, copyJSON(raw.value));
         break;
       case "remove":
         remove(segs);
@@ -123,10 +137,10 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
       case "replace":
         if (getAt(root, segs) === undefined)
           fail(`replace operation does not apply: doc is missing key: ${raw.path}`);
-        if (segs.length === 0) root = structuredClone(raw.value);
+        if (segs.length === 0) root = copyJSON(raw.value);
         else {
           remove(segs);
-          add(segs, structuredClone(raw.value));
+          add(segs, copyJSON(raw.value));
         }
         break;
       case "move": {
@@ -139,11 +153,11 @@ export function jsonPatch(doc: unknown, ops: unknown): unknown {
         const v = getAt(root, pointer(raw.from, i));
         if (v === undefined)
           fail(`copy operation does not apply: doc is missing from path: ${raw.from}`);
-        add(segs, structuredClone(v));
+        add(segs, copyJSON(v));
         break;
       }
       case "test":
-        if (JSON.stringify(getAt(root, segs)) !== JSON.stringify(raw.value))
+        if (stringifyJSON(getAt(root, segs)) !== stringifyJSON(raw.value))
           fail(`testing value ${raw.path} failed: test failed`);
         break;
       default:

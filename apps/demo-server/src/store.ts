@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Obj, ResourceDef } from "./resources";
 import { findResource, RESOURCES } from "./resources";
+import { copyJSON, setOwn, stringifyJSON } from "./safe-json";
 import { alreadyExists, conflict, invalid, notFound, StatusError } from "./status";
 
 /** A watch event as kube sends it. */
@@ -168,23 +169,26 @@ export function selects(sel: Selector | undefined, obj: Obj): boolean {
   });
 }
 
-function clone<T>(v: T): T {
-  return structuredClone(v);
-}
+const clone = copyJSON;
 
 function nowRFC3339(): string {
   return `${new Date().toISOString().slice(0, 19)}Z`;
 }
 
-/** kube's fieldsV1: the set of fields an object sets, as `f:<name>` keys. */
+/** kube's fieldsV1: the set of fields an object sets, as `f:<name>` keys (any depth, no recursion). */
 function fieldsOf(v: unknown): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  if (typeof v !== "object" || v === null || Array.isArray(v)) return out;
-  for (const [k, val] of Object.entries(v)) {
-    out[`f:${k}`] =
-      typeof val === "object" && val !== null && !Array.isArray(val) ? fieldsOf(val) : {};
+  const root: Record<string, unknown> = {};
+  const stack: [unknown, Record<string, unknown>][] = [[v, root]];
+  while (stack.length > 0) {
+    const [src, out] = stack.pop() as [unknown, Record<string, unknown>];
+    if (typeof src !== "object" || src === null || Array.isArray(src)) continue;
+    for (const [k, val] of Object.entries(src)) {
+      const child: Record<string, unknown> = {};
+      setOwn(out, `f:${k}`, child);
+      if (typeof val === "object" && val !== null && !Array.isArray(val)) stack.push([val, child]);
+    }
   }
-  return out;
+  return root;
 }
 
 function managedEntry(obj: Obj, manager: string, apiVersion: string, subresource?: string) {
@@ -482,7 +486,7 @@ export class Store {
       this.validateMeta(def, next, name);
       if (
         typeof meta.generation === "number" &&
-        JSON.stringify(next.spec) !== JSON.stringify(cur.spec)
+        stringifyJSON(next.spec) !== stringifyJSON(cur.spec)
       )
         meta.generation += 1;
       if (meta.generation !== cur.metadata.generation) def.reconcile?.(next);
@@ -495,7 +499,7 @@ export class Store {
     managed.push(managedEntry(next, opts.manager, cur.apiVersion as string, opts.subresource));
     next.metadata.managedFields = managed;
     const out = reorder(next);
-    if (JSON.stringify(out) === JSON.stringify(cur)) return clone(cur);
+    if (stringifyJSON(out) === stringifyJSON(cur)) return clone(cur);
     if (opts.dryRun) return clone(out);
     return this.commit(key, def, out, "MODIFIED");
   }
