@@ -26,3 +26,25 @@ export {
   type WebhookReceiverOptions,
   type WebhookReceiverStats,
 } from "./webhook-receiver";
+export { SourceReadError, type SourceReadErrorKind } from "./errors";
+export { gkeToEvent, isGkeLogEntry, parseResourceName } from "./gke";
+export { createLocator, jsonErrorColumn, jsonErrorMessage, type Locator, pathKeys } from "./locate";
+export { formatProblem, type Problem } from "./problem";
+export { errnoText, type Input, inputName, type ReadBytesOptions, readBytes } from "./read-bytes";
+export {
+  type EventReader,
+  READ_LIMITS,
+  type ReadCounts,
+  type ReadEventsOptions,
+  readEvents,
+} from "./read-events";
+export {
+  type EventSource,
+  kindOf,
+  type ReadResult,
+  type RecordShape,
+  type SkipReason,
+  type SourceFormat,
+  shapeOf,
+} from "./records";
+export { parseYamlValue, type YamlLimits, type YamlResult } from "./yaml-value";
