@@ -13,7 +13,12 @@ export class SourceReadError extends SourceError {
   readonly kind: SourceReadErrorKind;
   /** The file as shown in messages (`<stdin>` for `-`). */
   readonly file: string;
-  constructor(kind: SourceReadErrorKind, file: string, message: string, options?: { cause?: unknown }) {
+  constructor(
+    kind: SourceReadErrorKind,
+    file: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
     this.kind = kind;
     this.file = file;

@@ -6,26 +6,6 @@
 /** Package version, kept in step with package.json by the release. */
 export const VERSION = "0.0.0";
 
-export {
-  /** The error type of source failures. */
-  SourceError,
-  type SourceReport,
-  type SourceStats,
-} from "./source-stats";
-export {
-  /** Parses kube's static token CSV. */
-  parseTokenFile,
-  type TokenUser,
-} from "./token-file";
-export {
-  /** Starts kube-apiserver's audit webhook endpoint. */
-  createWebhookReceiver,
-  type ReceivedBatch,
-  /** The class behind createWebhookReceiver(). */
-  WebhookReceiver,
-  type WebhookReceiverOptions,
-  type WebhookReceiverStats,
-} from "./webhook-receiver";
 export { SourceReadError, type SourceReadErrorKind } from "./errors";
 export { gkeToEvent, isGkeLogEntry, parseResourceName } from "./gke";
 export { createLocator, jsonErrorColumn, jsonErrorMessage, type Locator, pathKeys } from "./locate";
@@ -47,4 +27,24 @@ export {
   type SourceFormat,
   shapeOf,
 } from "./records";
+export {
+  /** The error type of source failures. */
+  SourceError,
+  type SourceReport,
+  type SourceStats,
+} from "./source-stats";
+export {
+  /** Parses kube's static token CSV. */
+  parseTokenFile,
+  type TokenUser,
+} from "./token-file";
+export {
+  /** Starts kube-apiserver's audit webhook endpoint. */
+  createWebhookReceiver,
+  type ReceivedBatch,
+  /** The class behind createWebhookReceiver(). */
+  WebhookReceiver,
+  type WebhookReceiverOptions,
+  type WebhookReceiverStats,
+} from "./webhook-receiver";
 export { parseYamlValue, type YamlLimits, type YamlResult } from "./yaml-value";

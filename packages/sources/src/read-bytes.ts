@@ -67,7 +67,9 @@ export async function* readBytes(
     try {
       r = await it.next();
     } catch (e) {
-      throw new SourceReadError("open", shown, `${shown}: cannot read: ${errnoText(e)}`, { cause: e });
+      throw new SourceReadError("open", shown, `${shown}: cannot read: ${errnoText(e)}`, {
+        cause: e,
+      });
     }
     if (r.done) return r as IteratorResult<Buffer>;
     const b = typeof r.value === "string" ? Buffer.from(r.value) : r.value;

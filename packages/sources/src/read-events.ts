@@ -8,7 +8,6 @@ import {
   splitLines,
 } from "@kaudit/legacy";
 import { SourceReadError } from "./errors";
-import { SourceEmitter, type SourceReport, type SourceStats } from "./source-stats";
 import { type JsonDocItem, JsonDocScanner } from "./json-doc";
 import { createLocator, jsonErrorColumn, jsonErrorMessage } from "./locate";
 import type { Problem } from "./problem";
@@ -22,6 +21,7 @@ import {
   type SkipReason,
   type SourceFormat,
 } from "./records";
+import { SourceEmitter, type SourceReport, type SourceStats } from "./source-stats";
 import { type YamlDocItem, YamlDocSplitter } from "./yaml-doc";
 import { parseYamlValue } from "./yaml-value";
 
