@@ -1,5 +1,6 @@
 import { attachRawJSON } from "./encode";
 import { KauditError } from "./errors";
+import { jsonDepthExceeded, MAX_JSON_DEPTH } from "./json-depth";
 import type { Event } from "./types";
 
 /** Thrown when text is not one JSON event (or list) at all. */
@@ -83,12 +84,36 @@ function keepRawBodies(text: string, start: number, event: Record<string, unknow
   }
 }
 
-function parse(text: string): unknown {
+/** Options of {@link decodeEvent} and {@link decodeEventList}. */
+export interface DecodeOptions {
+  /** Deepest nesting of arrays and objects accepted. Default {@link MAX_JSON_DEPTH} (1,024). */
+  maxDepth?: number | undefined;
+}
+
+/**
+ * V8's JSON.parse message without the excerpt of the input some of them quote (the text may be
+ * a body, and a secret in it must not reach an error message): `Unexpected token 'h', "{"pw":
+ * hunter2}" is not valid JSON` becomes `unexpected token`.
+ */
+export function jsonSyntaxMessage(err: unknown): string {
+  const message = String((err as Error)?.message ?? err);
+  if (/ is not valid JSON$/.test(message) || /"/.test(message)) {
+    return /^Unterminated string/.test(message) ? "unterminated string" : "unexpected token";
+  }
+  return message;
+}
+
+function parse(text: string, options: DecodeOptions | undefined): unknown {
+  const limit = options?.maxDepth ?? MAX_JSON_DEPTH;
+  const at = jsonDepthExceeded(text, limit);
+  if (at !== -1) {
+    throw new DecodeError(`JSON nests deeper than ${limit} levels at offset ${at}`, at);
+  }
   try {
     return JSON.parse(text);
   } catch (e) {
     const m = /position (\d+)/.exec(String((e as Error).message));
-    throw new DecodeError(`invalid JSON: ${(e as Error).message}`, m ? Number(m[1]) : undefined, e);
+    throw new DecodeError(`invalid JSON: ${jsonSyntaxMessage(e)}`, m ? Number(m[1]) : undefined, e);
   }
 }
 
@@ -97,10 +122,11 @@ function parse(text: string): unknown {
  * written — no upgrade, no validation (see `upgradeEvent`, `validateEvent`) — except that
  * requestObject and responseObject remember their exact text, so encoding the event again gives
  * kube-apiserver's bytes even for integer-like keys, big integers and spellings like `1.0`.
- * @throws DecodeError when the text is not JSON or not an object.
+ * Text nested deeper than `options.maxDepth` (default 1,024) is refused before it is parsed.
+ * @throws DecodeError when the text is not JSON, nests too deep, or is not an object.
  */
-export function decodeEvent(text: string): Event {
-  const value = parse(text);
+export function decodeEvent(text: string, options?: DecodeOptions): Event {
+  const value = parse(text, options);
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new DecodeError(
       `expected a JSON object, got ${Array.isArray(value) ? "an array" : typeof value}`,
@@ -114,14 +140,17 @@ export function decodeEvent(text: string): Event {
 
 /**
  * Decodes a JSON EventList (a webhook body), keeping each item's bodies exact as {@link decodeEvent} does.
- * @throws DecodeError when the text is not JSON or not an object.
+ * @throws DecodeError when the text is not JSON, nests too deep, or is not an object.
  */
-export function decodeEventList(text: string): {
+export function decodeEventList(
+  text: string,
+  options?: DecodeOptions,
+): {
   kind?: string;
   apiVersion?: string;
   items: Event[];
 } {
-  const value = parse(text) as { items?: unknown };
+  const value = parse(text, options) as { items?: unknown };
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new DecodeError("expected a JSON object", 0);
   }

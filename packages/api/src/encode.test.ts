@@ -164,7 +164,7 @@ describe("Go string escaping (HTML escaping on)", () => {
 
 describe("encodeEventList", () => {
   it("writes items without kind/apiVersion, as the webhook backend POSTs them", () => {
-    const events = lines("rbac-tool-auditgen-01.v1.jsonl").map(decodeEvent);
+    const events = lines("rbac-tool-auditgen-01.v1.jsonl").map((l) => decodeEvent(l));
     const list = encodeEventList(events);
     expect(
       list.startsWith(

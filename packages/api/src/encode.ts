@@ -1,3 +1,4 @@
+import { KauditError } from "./errors";
 import { API_VERSION } from "./levels";
 import { normalizeMicroTime } from "./micro-time";
 import type { Event, ObjectReference, Status, UserInfo } from "./types";
@@ -33,11 +34,25 @@ export function rawJSONOf(obj: unknown): string | undefined {
   return typeof obj === "object" && obj !== null ? (obj as WithRaw)[RAW] : undefined;
 }
 
+/**
+ * Thrown by {@link encodeEvent} for what JSON cannot hold: a body that contains itself, output past
+ * V8's string limit, or an object where the event has a string (an event decoded but not validated).
+ */
+export class EncodeError extends KauditError {
+  /** The event field that could not be written (`requestObject`, `responseObject`). */
+  readonly path: string;
+  constructor(message: string, path: string, cause?: unknown) {
+    super(path ? `${path}: ${message}` : message, { name: "EncodeError", cause });
+    this.path = path;
+  }
+}
+
 // Characters Go escapes in strings with HTML escaping on, plus lone surrogates (invalid UTF-8 → U+FFFD).
 const NEEDS_ESCAPE = /["\\\u0000-\u001f<>&\u2028\u2029\ud800-\udfff]/;
 
 /** A JSON string literal exactly as Go's encoding/json writes it (HTML escaping on). */
 export function goJSONString(s: string): string {
+  if (typeof s !== "string") s = stringOf(s);
   if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
   let out = '"';
   let last = 0;
@@ -78,6 +93,20 @@ export function goJSONString(s: string): string {
     }
   }
   return `${out + s.slice(last)}"`;
+}
+
+/**
+ * A wrong-typed value where a string belongs: a number or boolean is written as its text (as
+ * before); an object is refused — turning it into text would walk it recursively.
+ */
+function stringOf(v: unknown): string {
+  if (typeof v === "object" && v !== null) {
+    throw new EncodeError(
+      `expected a string, got ${Array.isArray(v) ? "an array" : "an object"}`,
+      "",
+    );
+  }
+  return String(v);
 }
 
 /**
@@ -179,6 +208,103 @@ export function encodeValue(v: unknown): string {
     }
     default:
       return "null";
+  }
+}
+
+/** One container being written by {@link encodeValueIterative}. */
+interface Frame {
+  value: object;
+  keys: string[] | undefined; // undefined for an array
+  next: number;
+  out: string;
+}
+
+/**
+ * {@link encodeValue} with an explicit stack instead of recursion, for values too deep for the
+ * call stack (a body nested thousands of levels). Same bytes as the field-by-field path; a
+ * value that contains itself is refused.
+ */
+function encodeValueIterative(root: unknown, path: string): string {
+  const stack: Frame[] = [];
+  const open = new Set<object>();
+  // Returns the finished text of a leaf, or undefined after pushing a frame for a container.
+  const enter = (v: unknown): string | undefined => {
+    for (;;) {
+      if (typeof v !== "object" || v === null) return encodeValue(v);
+      const raw = (v as WithRaw)[RAW];
+      if (raw !== undefined) return compactJSON(raw);
+      if (!Array.isArray(v) && typeof (v as { toJSON?: unknown }).toJSON === "function") {
+        v = (v as { toJSON(): unknown }).toJSON();
+        continue;
+      }
+      if (open.has(v)) throw new EncodeError("the value contains itself", path);
+      open.add(v);
+      stack.push({
+        value: v,
+        keys: Array.isArray(v) ? undefined : Object.keys(v),
+        next: 0,
+        out: Array.isArray(v) ? "[" : "{",
+      });
+      return undefined;
+    }
+  };
+  let done = enter(root);
+  while (done === undefined) {
+    const f = stack[stack.length - 1] as Frame;
+    let child: string | undefined;
+    if (f.keys === undefined) {
+      const arr = f.value as unknown[];
+      if (f.next < arr.length) {
+        if (f.next > 0) f.out += ",";
+        child = enter(arr[f.next++]);
+        if (child === undefined) continue;
+        f.out += child;
+        continue;
+      }
+      f.out += "]";
+    } else {
+      const obj = f.value as Record<string, unknown>;
+      let pushed = false;
+      while (f.next < f.keys.length) {
+        const k = f.keys[f.next++] as string;
+        const x = obj[k];
+        if (x === undefined || typeof x === "function" || typeof x === "symbol") continue;
+        f.out += `${f.out.length > 1 ? "," : ""}${goJSONString(k)}:`;
+        child = enter(x);
+        if (child === undefined) {
+          pushed = true;
+          break;
+        }
+        f.out += child;
+      }
+      if (pushed) continue;
+      f.out += "}";
+    }
+    stack.pop();
+    open.delete(f.value);
+    const parent = stack[stack.length - 1];
+    if (parent === undefined) done = f.out;
+    else parent.out += f.out;
+  }
+  return done;
+}
+
+/**
+ * A body as {@link encodeValue} writes it, never overflowing the stack: a value too deep for
+ * the recursive writers (or holding a BigInt, which JSON.stringify refuses) is written again by
+ * the iterative one.
+ */
+function encodeBody(v: unknown, path: string): string {
+  try {
+    return encodeValue(v);
+  } catch (e) {
+    if (!(e instanceof RangeError || e instanceof TypeError)) throw e;
+  }
+  try {
+    return encodeValueIterative(v, path);
+  } catch (e) {
+    if (e instanceof EncodeError) throw e;
+    throw new EncodeError(`cannot be written as JSON: ${(e as Error).message}`, path, e);
   }
 }
 
@@ -322,7 +448,8 @@ function status(s: Status): string {
     let det = str("name", d.name) + str("group", d.group) + str("kind", d.kind) + str("uid", d.uid);
     if (d.causes && d.causes.length > 0) {
       let causes = "";
-      for (const c of d.causes) {
+      for (const c of Array.isArray(d.causes) ? d.causes : []) {
+        if (typeof c !== "object" || c === null) continue;
         causes += `,{${(str("reason", c.reason) + str("message", c.message) + str("field", c.field)).slice(1)}}`;
       }
       det += `,"causes":[${causes.slice(1)}]`;
@@ -335,7 +462,7 @@ function status(s: Status): string {
 }
 
 function time(v: string | null | undefined): string {
-  const t = normalizeMicroTime(v);
+  const t = normalizeMicroTime(typeof v === "string" || v == null ? v : stringOf(v));
   return t === null ? "null" : goJSONString(t);
 }
 
@@ -356,16 +483,16 @@ function eventBody(e: Event): string {
   if (e.objectRef) out += `,"objectRef":${objectRef(e.objectRef)}`;
   if (e.responseStatus) out += `,"responseStatus":${status(e.responseStatus)}`;
   if (e.requestObject !== undefined && e.requestObject !== null)
-    out += `,"requestObject":${encodeValue(e.requestObject)}`;
+    out += `,"requestObject":${encodeBody(e.requestObject, "requestObject")}`;
   if (e.responseObject !== undefined && e.responseObject !== null)
-    out += `,"responseObject":${encodeValue(e.responseObject)}`;
+    out += `,"responseObject":${encodeBody(e.responseObject, "responseObject")}`;
   out += `,"requestReceivedTimestamp":${time(e.requestReceivedTimestamp)},"stageTimestamp":${time(e.stageTimestamp)}`;
   if (e.annotations) {
     const keys = sortedKeys(e.annotations);
     if (keys.length > 0) {
       let an = "";
       for (const k of keys)
-        an += `,${repeated(k, ANNOTATION_KEYS)}:${repeated(String(e.annotations[k] ?? ""), ANNOTATION_VALUES)}`;
+        an += `,${repeated(k, ANNOTATION_KEYS)}:${repeated(stringOf(e.annotations[k] ?? ""), ANNOTATION_VALUES)}`;
       out += `,"annotations":{${an.slice(1)}}`;
     }
   }
@@ -376,6 +503,8 @@ function eventBody(e: Event): string {
  * One event as kube-apiserver's log backend writes it, without the trailing newline: kind and
  * apiVersion (`audit.k8s.io/v1`) first, then the fields in Go struct order. Never throws for an
  * event of the right shape; values of the wrong type are written as Go would write their JSON.
+ * Bodies of any depth are written without overflowing the stack.
+ * @throws EncodeError when a body contains itself, or its JSON would exceed V8's string limit.
  */
 export function encodeEvent(event: Event): string {
   return `{"kind":"Event","apiVersion":"${API_VERSION}",${eventBody(event)}}`;

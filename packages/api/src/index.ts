@@ -5,10 +5,17 @@ export type {
   Sink,
   UserAttributes,
 } from "./contracts";
-export { DecodeError, decodeEvent, decodeEventList } from "./decode";
+export {
+  DecodeError,
+  type DecodeOptions,
+  decodeEvent,
+  decodeEventList,
+  jsonSyntaxMessage,
+} from "./decode";
 export {
   attachRawJSON,
   compactJSON,
+  EncodeError,
   encodedEventsToList,
   encodeEvent,
   encodeEventList,
@@ -24,6 +31,7 @@ export {
   jsonDepth,
 } from "./go-json";
 export { goQuote, isGoPrint } from "./go-quote";
+export { jsonDepthExceeded, MAX_JSON_DEPTH, valueDepthExceeds } from "./json-depth";
 export { isValidLabelSelector } from "./label-selector";
 export {
   API_VERSION,

@@ -12,7 +12,7 @@ describe("upgradeEvent (§1.6)", () => {
     const [rr, rc] = read("k8s-docs/v1alpha1.k8s-1.7-docs.jsonl")
       .split("\n")
       .filter(Boolean)
-      .map(decodeEvent);
+      .map((l) => decodeEvent(l));
     const up = upgradeEvent(rr);
     expect(up.apiVersion).toBe("audit.k8s.io/v1");
     expect(up.objectRef).toEqual({ resource: "pods", namespace: "default", apiVersion: "v1" });

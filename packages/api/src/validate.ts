@@ -1,5 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { rawJSONOf } from "./encode";
 import type { Issue } from "./errors";
+import { jsonDepthExceeded, MAX_JSON_DEPTH, valueDepthExceeds } from "./json-depth";
 import { schemas } from "./schemas.generated";
 import type { Event, EventList, Policy } from "./types";
 
@@ -38,7 +40,29 @@ function join(path: string, prop: string): string {
   return path ? `${path}.${prop}` : prop;
 }
 
-const quote = (v: unknown) => JSON.stringify(v);
+const QUOTE_MAX = 120;
+
+/**
+ * A value as a message quotes it: JSON, cut after 120 characters. Objects and arrays are quoted
+ * only when small and shallow (JSON.stringify of a deep one would overflow the stack; a big one
+ * would flood the message).
+ */
+function quote(v: unknown): string {
+  let text: string | undefined;
+  if (typeof v !== "object" || v === null)
+    text = typeof v === "bigint" ? String(v) : JSON.stringify(v);
+  else if (valueDepthExceeds(v, 8) || Object.keys(v).length > 16)
+    text = Array.isArray(v) ? "[…]" : "{…}";
+  else {
+    try {
+      text = JSON.stringify(v);
+    } catch {
+      text = Array.isArray(v) ? "[…]" : "{…}";
+    }
+  }
+  text ??= String(v);
+  return text.length > QUOTE_MAX ? `${text.slice(0, QUOTE_MAX)}…` : text;
+}
 
 // Messages in the wording of apimachinery's field errors where one applies.
 function toIssue(e: ErrorObject): Issue {
@@ -109,10 +133,36 @@ function issuesOf(errors: readonly ErrorObject[]): Issue[] {
   );
 }
 
-function run<T>(name: SchemaName, value: unknown): ValidationResult<T> {
+/** The deepest a body may nest inside an event (which an EventList nests once more). */
+const BODY_MAX_DEPTH = MAX_JSON_DEPTH - 2;
+
+/** A body nested too deep for the rest of kaudit to walk (checked before anything recursive). */
+function bodyTooDeep(body: unknown): boolean {
+  if (typeof body !== "object" || body === null) return false;
+  const raw = rawJSONOf(body);
+  return raw !== undefined
+    ? jsonDepthExceeded(raw, BODY_MAX_DEPTH) !== -1
+    : valueDepthExceeds(body, BODY_MAX_DEPTH);
+}
+
+/** Issues for requestObject/responseObject bodies nested deeper than kaudit accepts. */
+function depthIssues(event: unknown, prefix: string): Issue[] {
+  if (typeof event !== "object" || event === null) return [];
+  const out: Issue[] = [];
+  for (const key of ["requestObject", "responseObject"] as const) {
+    if (bodyTooDeep((event as Record<string, unknown>)[key]))
+      out.push({
+        path: `${prefix}${key}`,
+        message: `Invalid value: nests deeper than ${BODY_MAX_DEPTH} levels`,
+      });
+  }
+  return out;
+}
+
+function run<T>(name: SchemaName, value: unknown, deep: Issue[] = []): ValidationResult<T> {
   const fn = validator(name);
-  if (fn(value)) return { ok: true, value: value as T };
-  return { ok: false, issues: issuesOf(fn.errors ?? []) };
+  if (fn(value) && deep.length === 0) return { ok: true, value: value as T };
+  return { ok: false, issues: [...issuesOf(fn.errors ?? []), ...deep] };
 }
 
 /**
@@ -121,12 +171,14 @@ function run<T>(name: SchemaName, value: unknown): ValidationResult<T> {
  * kube-apiserver's decoder ignores them, so a caller may treat those as warnings.
  */
 export function validateEvent(value: unknown): ValidationResult<Event> {
-  return run<Event>("Event", value);
+  return run<Event>("Event", value, depthIssues(value, ""));
 }
 
 /** Checks an audit.k8s.io/v1 EventList against its schema; item paths read `items[3].user`. */
 export function validateEventList(value: unknown): ValidationResult<EventList> {
-  return run<EventList>("EventList", value);
+  const items = (value as { items?: unknown } | null)?.items;
+  const deep = Array.isArray(items) ? items.flatMap((e, i) => depthIssues(e, `items[${i}].`)) : [];
+  return run<EventList>("EventList", value, deep);
 }
 
 /**
