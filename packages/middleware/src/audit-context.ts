@@ -17,8 +17,10 @@ import {
   capturedRequestBody,
   capturedResponseBody,
   isJSONType,
+  objectTooDeep,
   RequestBodyTap,
   responseBodyTap,
+  tooDeepReason,
 } from "./body-capture";
 import { formatGoDuration } from "./go-duration";
 import {
@@ -239,6 +241,7 @@ export class AuditContext {
         rt,
         this.req.headers["content-type"],
         this.core.maxBodyBytes,
+        this.core.maxBodyDepth,
       );
       if (body.kind === "object") {
         // The bytes as sent are attached: an encoder writes them instead of re-serialising,
@@ -256,7 +259,7 @@ export class AuditContext {
     if (st) {
       this.resTap = undefined;
       const full = event.level === "RequestResponse" && !this.explicitResponse;
-      const body = capturedResponseBody(st, full, this.core.maxBodyBytes);
+      const body = capturedResponseBody(st, full, this.core.maxBodyBytes, this.core.maxBodyDepth);
       if (body.kind === "omitted") {
         this.addAnnotation(ANNOTATION_RESPONSE_OBJECT_OMITTED, body.reason);
       } else if (body.kind === "object") {
@@ -285,7 +288,22 @@ export class AuditContext {
     if (!this.enabled) return;
     this.explicitRequest = true;
     if (this.reqTap) this.dropRequestTap();
+    if (this.tooDeep(obj, ANNOTATION_REQUEST_OBJECT_OMITTED, "Request")) return;
     this.logRequestObject(obj);
+  }
+
+  /**
+   * An explicitly logged object nested deeper than `maxBodyDepth` is left out, with the reason
+   * (at the levels that would have recorded it), as a captured one is.
+   */
+  private tooDeep(obj: unknown, annotation: string, level: Level): boolean {
+    const event = this.event;
+    if (!event || typeof obj !== "object" || obj === null || !levelAtLeast(event.level, level))
+      return false;
+    const max = this.core.maxBodyDepth;
+    if (!objectTooDeep(obj, max)) return false;
+    this.addAnnotation(annotation, tooDeepReason(max));
+    return true;
   }
 
   /** `audit.LogResponseObject`: Status copied at every level, object recorded at RequestResponse. */
@@ -309,6 +327,7 @@ export class AuditContext {
     if (!event) return;
     if (isStatusObject(obj)) event.responseStatus = statusFrom(obj, this.codeWritten);
     if (event.level !== "RequestResponse") return;
+    if (this.tooDeep(obj, ANNOTATION_RESPONSE_OBJECT_OMITTED, "RequestResponse")) return;
     const decision = this.decision as PolicyDecision;
     event.responseObject = (
       decision.omitManagedFields ? this.core.strip(obj) : obj

@@ -10,6 +10,7 @@ import {
 } from "@kaudit/api";
 import { attributesFromRequest, isLongRunning, stripManagedFields } from "@kaudit/policy";
 import { AuditContext, contextOf } from "./audit-context";
+import { DEFAULT_MAX_BODY_DEPTH } from "./body-capture";
 import type { Exchange } from "./exchange";
 import { failedAuthentication } from "./failed-authentication";
 import { impersonate } from "./impersonation";
@@ -31,6 +32,7 @@ export class AuditCore {
   readonly clock: () => number;
   readonly captureBodies: boolean;
   readonly maxBodyBytes: number;
+  readonly maxBodyDepth: number;
   readonly format: (ms: number) => string;
   readonly strip: (obj: unknown) => unknown;
   private readonly options: AuditOptions;
@@ -45,6 +47,7 @@ export class AuditCore {
     this.clock = options.clock ?? defaultClock;
     this.captureBodies = options.captureBodies !== false;
     this.maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+    this.maxBodyDepth = options.maxBodyDepth ?? DEFAULT_MAX_BODY_DEPTH;
     this.format = formatMicroTimeLocal;
     this.strip = stripManagedFields;
     this.longRunning = options.longRunningCheck ?? ((_req, attrs) => isLongRunning(attrs));

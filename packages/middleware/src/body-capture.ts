@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { attachRawJSON } from "@kaudit/api";
+import { attachRawJSON, jsonDepthExceeded, rawJSONOf, valueDepthExceeds } from "@kaudit/api";
 
 // Body capture: kube-apiserver has its decoded objects at hand (audit.LogRequestObject and
 // LogResponseObject are called by the handlers); a Node middleware sees bytes instead, so it tees
@@ -9,6 +9,13 @@ import { attachRawJSON } from "@kaudit/api";
 export const ANNOTATION_REQUEST_OBJECT_OMITTED = "kaudit.dev/request-object-omitted";
 /** Annotation set when a response body is left out of `responseObject`; the value says why. */
 export const ANNOTATION_RESPONSE_OBJECT_OMITTED = "kaudit.dev/response-object-omitted";
+
+/**
+ * Default of `maxBodyDepth`: bodies nesting deeper are left out. kube-apiserver's decoder allows
+ * 10,000 levels, but every JS consumer of the log (`JSON.stringify`, recursive walks) overflows its
+ * stack somewhere past 4,000; 1,000 keeps each event readable by `decodeEvent` (1,024 levels).
+ */
+export const DEFAULT_MAX_BODY_DEPTH = 1000;
 
 /** Below RequestResponse a response body is only read for a Status, which is small. */
 const STATUS_SCAN_LIMIT = 64 * 1024;
@@ -122,8 +129,17 @@ export type CapturedBody =
 
 const NONE: CapturedBody = { kind: "none" };
 
-/** Decodes a JSON body, keeping its bytes as sent (key order, number spelling). */
-function decodeBody(text: string): CapturedBody {
+const tooDeep = (maxDepth: number): CapturedBody => ({
+  kind: "omitted",
+  reason: `body nests deeper than ${maxDepth} levels`,
+});
+
+/**
+ * Decodes a JSON body, keeping its bytes as sent (key order, number spelling). The nesting is
+ * measured first, without recursion: a body deeper than `maxDepth` is never parsed.
+ */
+function decodeBody(text: string, maxDepth: number): CapturedBody {
+  if (jsonDepthExceeded(text, maxDepth) !== -1) return tooDeep(maxDepth);
   let obj: unknown;
   try {
     obj = JSON.parse(text) as unknown;
@@ -140,6 +156,7 @@ export function capturedRequestBody(
   tap: BodyTap,
   contentType: string | undefined,
   maxBodyBytes: number,
+  maxDepth: number,
 ): CapturedBody {
   const omitted = (reason: string): CapturedBody => ({ kind: "omitted", reason });
   if (tap.overflow) return omitted(`body larger than ${maxBodyBytes} bytes`);
@@ -148,7 +165,7 @@ export function capturedRequestBody(
   if (tap.size === 0) return NONE;
   if (!isJSONType(contentType))
     return omitted(`content type ${JSON.stringify(contentType ?? "")} is not JSON`);
-  const body = decodeBody(tap.text());
+  const body = decodeBody(tap.text(), maxDepth);
   return body.kind === "none" ? omitted("body is not a JSON object") : body;
 }
 
@@ -160,12 +177,29 @@ export function capturedResponseBody(
   tap: BodyTap,
   full: boolean,
   maxBodyBytes: number,
+  maxDepth: number,
 ): CapturedBody {
   if (tap.overflow)
     return full ? { kind: "omitted", reason: `body larger than ${maxBodyBytes} bytes` } : NONE;
   if (tap.size === 0) return NONE;
   const text = tap.text();
   if (!full && !text.includes('"Status"')) return NONE;
-  const body = decodeBody(text);
+  const body = decodeBody(text, maxDepth);
   return body.kind === "omitted" && !full ? NONE : body;
+}
+
+/**
+ * Whether an object a handler logs explicitly nests deeper than `maxDepth` (its attached bytes
+ * are measured when it has them, else the value is walked without recursion).
+ */
+export function objectTooDeep(obj: object, maxDepth: number): boolean {
+  const raw = rawJSONOf(obj);
+  return raw !== undefined
+    ? jsonDepthExceeded(raw, maxDepth) !== -1
+    : valueDepthExceeds(obj, maxDepth);
+}
+
+/** The reason recorded for a body nested deeper than `maxDepth`. */
+export function tooDeepReason(maxDepth: number): string {
+  return (tooDeep(maxDepth) as { reason: string }).reason;
 }

@@ -58,6 +58,11 @@ export interface AuditOptions {
   captureBodies?: boolean | undefined;
   /** Bodies larger than this many bytes are left out, with an annotation saying so. Default 1 MiB. */
   maxBodyBytes?: number | undefined;
+  /**
+   * Bodies nesting arrays and objects deeper than this are left out, with an annotation saying
+   * so; the depth is measured before anything parses or walks the body. Default 1,000.
+   */
+  maxBodyDepth?: number | undefined;
   /** The clock, in epoch milliseconds (fractional for µs). Default: `performance.timeOrigin + performance.now()`. */
   clock?: (() => number) | undefined;
 }
@@ -118,6 +123,13 @@ export function validateOptions(o: AuditOptions): void {
     issues.push({
       path: "options.maxBodyBytes",
       message: `expected a non-negative number of bytes, got ${describe(max)}`,
+    });
+  }
+  const depth = o.maxBodyDepth;
+  if (depth !== undefined && !(Number.isInteger(depth) && depth >= 1)) {
+    issues.push({
+      path: "options.maxBodyDepth",
+      message: `expected a positive whole number of levels, got ${describe(depth)}`,
     });
   }
   if (issues.length > 0) throw new AuditOptionsError(issues);
