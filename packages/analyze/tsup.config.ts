@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: "node20",
+  // The report reads ECharts' build with createRequire(import.meta.url), in CJS too.
+  shims: true,
 });

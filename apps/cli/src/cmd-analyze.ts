@@ -3,7 +3,8 @@ import {
   AuditStats,
   type LatencySummary,
   parseTimeBound,
-} from "./analyze-stats";
+} from "@kaudit/analyze";
+import type { Event } from "@kaudit/api";
 import type { CliContext } from "./context";
 import { CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from "./errors";
 import { readEvents } from "./input";
@@ -19,28 +20,17 @@ export interface AnalyzeOptions {
   until?: string | undefined;
 }
 
-function bound(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const t = parseTimeBound(value);
-  if (t === undefined) {
-    throw new CliError(
-      `kaudit analyze: ${flag} ${JSON.stringify(value)}: expected an RFC 3339 time (2026-11-22T10:00:00Z) or a duration ago (90m, 2h, 7d)`,
-      EXIT_USAGE,
-    );
-  }
-  return t;
-}
-
-/** `kaudit analyze`: one streaming pass over the logs, then tables (or JSON) on stdout. */
-export async function runAnalyze(
+/**
+ * Reads every log once into `stats` (streaming: memory bounded by the statistics, not the
+ * logs); problems are reported on stderr and counted.
+ */
+export async function collectStats(
   ctx: CliContext,
   logs: string[],
-  options: AnalyzeOptions,
-): Promise<number> {
-  const since = bound("--since", options.since);
-  const until = bound("--until", options.until);
-  const progress = await prepareInputs(ctx, logs, "analyzing");
-  const stats = new AuditStats({ top: options.top, since, until });
+  label: string,
+  onEvent: (event: Event) => void,
+): Promise<{ problems: number }> {
+  const progress = await prepareInputs(ctx, logs, label);
   let problems = 0;
   try {
     for (const name of logs) {
@@ -55,12 +45,38 @@ export async function runAnalyze(
           ctx.report(r.problem);
           continue;
         }
-        stats.add(r.event);
+        onEvent(r.event);
       }
     }
   } finally {
     progress.finish();
   }
+  return { problems };
+}
+
+/** A --since/--until value in epoch ms, or a usage error naming the command and flag. */
+export function timeBound(command: string, flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const t = parseTimeBound(value);
+  if (t === undefined) {
+    throw new CliError(
+      `kaudit ${command}: ${flag} ${JSON.stringify(value)}: expected an RFC 3339 time (2026-11-22T10:00:00Z) or a duration ago (90m, 2h, 7d)`,
+      EXIT_USAGE,
+    );
+  }
+  return t;
+}
+
+/** `kaudit analyze`: one streaming pass over the logs, then tables (or JSON) on stdout. */
+export async function runAnalyze(
+  ctx: CliContext,
+  logs: string[],
+  options: AnalyzeOptions,
+): Promise<number> {
+  const since = timeBound("analyze", "--since", options.since);
+  const until = timeBound("analyze", "--until", options.until);
+  const stats = new AuditStats({ top: options.top, since, until });
+  const { problems } = await collectStats(ctx, logs, "analyzing", (e) => stats.add(e));
   const report = stats.report();
   if (options.json) ctx.stdout.write(`${JSON.stringify({ ...report, problems }, null, 2)}\n`);
   else ctx.stdout.write(renderAnalysis(report, problems, ctx.out));
@@ -124,6 +140,12 @@ export function renderAnalysis(r: AnalysisReport, problems: number, c: Colors): 
   else {
     const o = r.latency.overall;
     out.push(`${o.count} timed requests: p50 ${ms(o.p50)}, p99 ${ms(o.p99)}, max ${ms(o.max)}`);
+    const lr = r.latency.longRunning;
+    if (lr.count > 0) {
+      out.push(
+        `${lr.count} long-running requests (watch, exec, attach, port-forward, proxy) timed apart: p50 ${ms(lr.p50)}, max ${ms(lr.max)}`,
+      );
+    }
     out.push("");
     out.push(
       renderTable(

@@ -792,7 +792,7 @@ describe("kaudit analyze", () => {
     const a = JSON.parse(r.stdout);
     expect(a.requests).toBe(1);
     expect(a.skipped).toEqual({ outsideRange: 2, undated: 0 });
-    expect(a.top.resources).toEqual([{ resource: "configmaps", count: 1 }]);
+    expect(a.top.resources).toEqual([{ resource: "configmaps", count: 1, failures: 0 }]);
   });
 
   it("reads legacy lines and gzip'd logs too", async () => {
@@ -805,7 +805,7 @@ describe("kaudit analyze", () => {
     expect(r.code).toBe(0);
     const a = JSON.parse(r.stdout);
     expect(a.requests).toBe(4);
-    expect(a.top.users).toEqual([{ user: "admin", count: 4 }]);
+    expect(a.top.users).toEqual([{ user: "admin", count: 4, failures: 0 }]);
   });
 
   it.each([

@@ -1,2 +1,19 @@
-/** Package version, kept in step with package.json by the release. */
-export const VERSION = "0.0.0";
+export type {
+  AnalysisReport,
+  RequestRow,
+  SlowRequest,
+  StatsOptions,
+  TopRow,
+} from "./audit-stats";
+export { AuditStats, MAX_ROWS, ROW_USERS, ROWS_PER_USER, TOP_WRITERS } from "./audit-stats";
+export { Counter } from "./counter";
+export { parseGoDuration } from "./go-duration";
+export type { CodeClass } from "./labels";
+export { CODE_CLASSES, codeClass, resourceLabel, userLabel } from "./labels";
+export type { LatencySummary } from "./latency-digest";
+export { EXACT_LIMIT, LatencyDigest, roundMs } from "./latency-digest";
+export type { ReportAlert, ReportInput } from "./report-html";
+export { escapeHTML, renderReport } from "./report-html";
+export { parseTimeBound } from "./time-bound";
+export type { TimelineBucket } from "./timeline";
+export { MAX_BUCKETS, Timeline } from "./timeline";

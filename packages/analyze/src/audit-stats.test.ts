@@ -4,11 +4,13 @@ import {
   AuditStats,
   EXACT_LIMIT,
   LatencyDigest,
+  MAX_ROWS,
   parseGoDuration,
   parseTimeBound,
+  ROWS_PER_USER,
   resourceLabel,
   userLabel,
-} from "./analyze-stats";
+} from "./index";
 
 describe("parseGoDuration (Go time.Duration.String())", () => {
   it.each([
@@ -185,5 +187,117 @@ describe("AuditStats", () => {
     const r = s.report();
     expect(r.requests).toBe(2);
     expect(r.skipped).toEqual({ outsideRange: 2, undated: 1 });
+  });
+});
+
+describe("AuditStats for the report", () => {
+  it("times long-running requests apart (kube's rule: watch, exec, …)", () => {
+    const s = new AuditStats({ top: 5 });
+    s.add(ev({ verb: "watch", stageTimestamp: "2026-11-22T10:05:00.000000Z" }));
+    s.add(
+      ev({
+        verb: "create",
+        requestURI: "/api/v1/namespaces/d/pods/p/exec?command=sh",
+        objectRef: { resource: "pods", subresource: "exec", namespace: "d", name: "p" },
+        stageTimestamp: "2026-11-22T10:01:00.000000Z",
+      }),
+    );
+    s.add(ev({}));
+    const r = s.report();
+    expect(r.latency.overall).toEqual({ count: 1, p50: 250, p99: 250, max: 250 });
+    expect(r.latency.longRunning.count).toBe(2);
+    expect(r.latency.longRunning.max).toBe(300_000);
+    expect(r.latency.slowest.map((x) => x.verb)).toEqual(["list"]);
+  });
+
+  it("ranks users, agents, IPs, resources and namespaces by requests and by failures", () => {
+    const s = new AuditStats({ top: 5 });
+    const add = (user: string, code: number, ns?: string) =>
+      s.add(
+        ev({
+          user: { username: user },
+          userAgent: `${user}-agent`,
+          sourceIPs: [`10.0.0.${user.length}`],
+          objectRef: { resource: "pods", ...(ns ? { namespace: ns } : {}) },
+          responseStatus: { metadata: {}, code },
+        }),
+      );
+    add("alice", 200, "a");
+    add("alice", 200, "a");
+    add("mallory", 403, "b");
+    add("mallory", 403, "b");
+    add("mallory", 200);
+    const r = s.report();
+    expect(r.top.users).toEqual([
+      { user: "mallory", count: 3, failures: 2 },
+      { user: "alice", count: 2, failures: 0 },
+    ]);
+    expect(r.top.namespaces).toEqual([
+      { namespace: "a", count: 2, failures: 0 },
+      { namespace: "b", count: 2, failures: 2 },
+      { namespace: "<cluster>", count: 1, failures: 0 },
+    ]);
+    expect(r.failures.users).toEqual([{ user: "mallory", count: 2 }]);
+    expect(r.failures.userAgents).toEqual([{ userAgent: "mallory-agent", count: 2 }]);
+    expect(r.failures.sourceIPs).toEqual([{ sourceIP: "10.0.0.7", count: 2 }]);
+    expect(r.failures.total).toBe(2);
+    expect(r.byClass).toEqual({ "2xx": 3, "3xx": 0, "4xx": 2, "5xx": 0, other: 0 });
+    expect(r.denied.total).toBe(2);
+    expect(r.denied.rows.map((x) => [x.user, x.code, x.namespace])).toEqual([
+      ["mallory", 403, "b"],
+      ["mallory", 403, "b"],
+    ]);
+  });
+
+  it("keeps the most recent MAX_ROWS writes, and each user's last ROWS_PER_USER, in time order", () => {
+    const s = new AuditStats({ top: 5 });
+    const at = (i: number) =>
+      `2026-11-22T10:${String(Math.floor(i / 60)).padStart(2, "0")}:${String(i % 60).padStart(2, "0")}.000000Z`;
+    // mallory writes early, then everybody else writes MAX_ROWS times.
+    for (let i = 0; i < ROWS_PER_USER + 5; i++) {
+      s.add(
+        ev({
+          auditID: `m${i}`,
+          verb: "delete",
+          user: { username: "mallory" },
+          requestReceivedTimestamp: at(i),
+        }),
+      );
+    }
+    for (let i = 0; i < MAX_ROWS; i++) {
+      s.add(
+        ev({
+          auditID: `w${i}`,
+          verb: i % 2 ? "patch" : "create",
+          user: { username: `u${i % 4}` },
+          requestReceivedTimestamp: at(100 + i),
+        }),
+      );
+    }
+    s.add(ev({ auditID: "r", verb: "get" }));
+    const r = s.report();
+    expect(r.writes.total).toBe(MAX_ROWS + ROWS_PER_USER + 5);
+    const ids = r.writes.rows.map((x) => x.auditID);
+    expect(ids.filter((id) => id.startsWith("m"))).toEqual(
+      Array.from({ length: ROWS_PER_USER }, (_, i) => `m${i + 5}`),
+    );
+    expect(ids.filter((id) => id.startsWith("w"))).toHaveLength(MAX_ROWS);
+    expect(r.writes.rows.map((x) => x.time)).toEqual(r.writes.rows.map((x) => x.time).sort());
+    expect(r.writes.byUser).toContainEqual({ user: "mallory", count: ROWS_PER_USER + 5 });
+  });
+
+  it("gives the slowest requests their apiserver.latency.k8s.io breakdown", () => {
+    const s = new AuditStats({ top: 1 });
+    s.add(
+      ev({
+        annotations: {
+          "apiserver.latency.k8s.io/etcd": "200ms",
+          "authorization.k8s.io/decision": "allow",
+        },
+      }),
+    );
+    expect(s.report().latency.slowest[0]!.breakdown).toEqual({
+      "apiserver.latency.k8s.io/etcd": "200ms",
+    });
   });
 });
