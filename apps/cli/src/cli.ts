@@ -1,9 +1,9 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { runAnalyze } from "./cmd-analyze";
-import { runReport } from "./cmd-report";
 import { runConvert } from "./cmd-convert";
 import { runExplain, runSimulate } from "./cmd-policy";
+import { runReport } from "./cmd-report";
 import { runSchema } from "./cmd-schema";
 import { runValidate } from "./cmd-validate";
 import { type CliContext, createContext } from "./context";

@@ -55,7 +55,11 @@ export async function collectStats(
 }
 
 /** A --since/--until value in epoch ms, or a usage error naming the command and flag. */
-export function timeBound(command: string, flag: string, value: string | undefined): number | undefined {
+export function timeBound(
+  command: string,
+  flag: string,
+  value: string | undefined,
+): number | undefined {
   if (value === undefined) return undefined;
   const t = parseTimeBound(value);
   if (t === undefined) {
