@@ -88,7 +88,7 @@ describe.skipIf(!haveChromium)("kaudit report in Chromium", () => {
 
   async function rows(page: Page, id: string): Promise<string[][]> {
     return page.$$eval(`#${id} tbody tr`, (trs) =>
-      trs.map((tr) => [...tr.querySelectorAll("td")].map((td) => td.textContent ?? "")),
+      trs.map((tr) => Array.from(tr.querySelectorAll("td")).map((td) => td.textContent ?? "")),
     );
   }
 
