@@ -227,6 +227,11 @@ Example:
     )
     .requiredOption("-o, --output <file>", "where to write the page (- for stdout)")
     .option("--title <text>", "the page's title")
+    .option(
+      "--rules <file>",
+      "Falco rules for the alerts section (repeatable; default: @kaudit/rules' default set)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option("--top <n>", "rows per table", positiveInt, 15)
     .option(
       "--since <time>",
@@ -248,7 +253,14 @@ Example:
     .action(
       async (
         logs: string[],
-        opts: { output: string; top: number; since?: string; until?: string; title?: string },
+        opts: {
+          output: string;
+          top: number;
+          since?: string;
+          until?: string;
+          title?: string;
+          rules?: string[];
+        },
       ) => {
         result.code = await runReport(ctx, logs.length ? logs : ["-"], opts);
       },

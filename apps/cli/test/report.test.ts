@@ -1,5 +1,5 @@
 /// <reference lib="dom" />
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -162,10 +162,61 @@ describe.skipIf(!haveChromium)("kaudit report in Chromium", () => {
     expect(early.length).toBeLessThan(analysis.writes.rows.length);
     expect(await page.textContent("#filter-text")).toMatch(/filtered to 2026-11-22 08:00:00 – /);
 
+    // The default rules saw the incident: the burst, mallory's 403s, the slow requests.
+    const alertRules = (await rows(page, "alerts-table")).map((r) => r[0]);
+    expect(alertRules).toEqual(
+      expect.arrayContaining([
+        "Unauthorized Burst From Source IP",
+        "Forbidden Burst By User",
+        "Slow API Request",
+      ]),
+    );
+    const alertCounts = (await rows(page, "alerts-table")).map((r) => Number(r[2]));
+    expect((await stats(page)).alerts).toBe(String(alertCounts.reduce((a, b) => a + b, 0)));
+
     expect(errors).toEqual([]);
     expect(requests).toEqual([`file://${out}`]);
     await page.close();
   }, 180_000);
+
+  it("runs the rules given with --rules (Falco's own) for the alerts, and refuses a broken file", async () => {
+    const falco = fileURLToPath(
+      new URL("../../../packages/rules/src/__fixtures__/k8s_audit_rules.yaml", import.meta.url),
+    );
+    const out = join(tmp, "falco.html");
+    const r = await kaudit([
+      "report",
+      "--rules",
+      falco,
+      join(FIX, "create_nginx_pod_privileged.json"),
+      join(FIX, "exec_pod.json"),
+      "-o",
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const { page, errors } = await open(out);
+    const fired = (await rows(page, "alerts-table")).map((x) => x[0]);
+    expect(fired).toEqual(expect.arrayContaining(["Create Privileged Pod", "Attach/Exec Pod"]));
+    expect(errors).toEqual([]);
+    await page.close();
+
+    const bad = join(tmp, "bad-rules.yaml");
+    writeFileSync(
+      bad,
+      "- rule: x\n  desc: d\n  condition: ka.verb = \n  output: o\n  priority: INFO\n  source: k8s_audit\n",
+    );
+    const b = await kaudit([
+      "report",
+      "--rules",
+      bad,
+      join(FIX, "exec_pod.json"),
+      "-o",
+      join(tmp, "no.html"),
+    ]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/bad-rules\.yaml:3:/);
+    expect(existsSync(join(tmp, "no.html"))).toBe(false);
+  }, 60_000);
 
   it.each([
     [["audit2rbac-demo.v1.jsonl"], "audit2rbac"],
@@ -218,7 +269,6 @@ describe.skipIf(!haveChromium)("kaudit report in Chromium", () => {
       requestReceivedTimestamp: "2026-11-22T10:00:00.000000Z",
       stageTimestamp: "2026-11-22T10:00:00.010000Z",
     };
-    const { writeFileSync } = await import("node:fs");
     writeFileSync(evil, `${JSON.stringify(event)}\n`);
     const out = join(tmp, "evil.html");
     const r = await kaudit(["report", evil, "-o", out]);

@@ -227,8 +227,8 @@ export class AuditStats {
 
   constructor(private readonly options: StatsOptions) {}
 
-  /** Counts one event. */
-  add(e: Event): void {
+  /** Counts one event; false when `since`/`until` left it out. */
+  add(e: Event): boolean {
     const received = time(e.requestReceivedTimestamp);
     const stageAt = time(e.stageTimestamp);
     const when = received ?? stageAt;
@@ -236,11 +236,11 @@ export class AuditStats {
     if (since !== undefined || until !== undefined) {
       if (when === undefined) {
         this.undated++;
-        return;
+        return false;
       }
       if ((since !== undefined && when < since) || (until !== undefined && when >= until)) {
         this.outsideRange++;
-        return;
+        return false;
       }
     }
     this.events++;
@@ -249,7 +249,7 @@ export class AuditStats {
       if (when < this.first) this.first = when;
       if (when > this.last) this.last = when;
     }
-    if (e.stage !== "ResponseComplete" && e.stage !== "Panic") return;
+    if (e.stage !== "ResponseComplete" && e.stage !== "Panic") return true;
     this.requests++;
     const user = userLabel(e);
     const verb = e.verb || "(none)";
@@ -333,6 +333,7 @@ export class AuditStats {
         if (ms !== undefined) digest(this.annotations, key).add(ms);
       }
     }
+    return true;
   }
 
   private noteSlow(e: Event, ms: number, verb: string, user: string, code?: number): void {

@@ -1,3 +1,5 @@
+export type { AlertReport, AlertRow } from "./alert-stats";
+export { AlertStats, MAX_ALERT_ROWS, ROWS_PER_RULE } from "./alert-stats";
 export type {
   AnalysisReport,
   RequestRow,
@@ -12,7 +14,7 @@ export type { CodeClass } from "./labels";
 export { CODE_CLASSES, codeClass, resourceLabel, userLabel } from "./labels";
 export type { LatencySummary } from "./latency-digest";
 export { EXACT_LIMIT, LatencyDigest, roundMs } from "./latency-digest";
-export type { ReportAlert, ReportInput } from "./report-html";
+export type { ReportInput } from "./report-html";
 export { escapeHTML, renderReport } from "./report-html";
 export { parseTimeBound } from "./time-bound";
 export type { TimelineBucket } from "./timeline";

@@ -191,12 +191,18 @@ export function reportClient(): void {
   });
 
   if (data.alerts) {
-    const byRule = new Map<string, number>();
-    for (const a of data.alerts.rows) byRule.set(a.rule, (byRule.get(a.rule) ?? 0) + 1);
+    const rules = data.alerts.byRule;
     chart("chart-alerts", {
       xAxis: { type: "value" },
-      yAxis: { type: "category", inverse: true, data: [...byRule.keys()] },
-      series: [{ name: "alerts", type: "bar", color: palette["5xx"], data: [...byRule.values()] }],
+      yAxis: { type: "category", inverse: true, data: rules.map((a: Json) => a.rule) },
+      series: [
+        {
+          name: "alerts",
+          type: "bar",
+          color: palette["5xx"],
+          data: rules.map((a: Json) => a.count),
+        },
+      ],
     });
   }
 
@@ -251,7 +257,7 @@ export function reportClient(): void {
     table.appendChild(body);
     const note = document.getElementById(`${id}-note`);
     if (note) {
-      note.textContent = `${shown.length} shown of ${rows.length} kept${total > rows.length ? ` of ${total} (the most recent, and each user's last 25)` : ""}`;
+      note.textContent = `${shown.length} shown of ${rows.length} kept${total > rows.length ? ` of ${total} (the most recent, and the last 25 of each user or rule)` : ""}`;
     }
   }
   function render() {

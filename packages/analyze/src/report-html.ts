@@ -1,18 +1,9 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import type { AlertReport } from "./alert-stats";
 import type { AnalysisReport } from "./audit-stats";
 import type { LatencySummary } from "./latency-digest";
 import { reportClient } from "./report-client";
-
-/** One alert as the report lists it (the fields of a Falco json_output line it shows). */
-export interface ReportAlert {
-  time: string;
-  rule: string;
-  priority: string;
-  output: string;
-  /** `ka.user.name` of the alert, when it has one: lets the user filter apply to alerts too. */
-  user?: string;
-}
 
 /** What {@link renderReport} draws. */
 export interface ReportInput {
@@ -27,7 +18,7 @@ export interface ReportInput {
   /** When the page was made (RFC 3339); shown in the header. */
   generatedAt: string;
   /** Alerts raised by detection rules over the same events; the section is absent without. */
-  alerts?: { total: number; rows: ReportAlert[]; rules: number } | undefined;
+  alerts?: AlertReport | undefined;
 }
 
 let echartsSource: string | undefined;
@@ -253,7 +244,12 @@ export function renderReport(input: ReportInput): string {
             "alerts",
             `Alerts (${input.alerts.rules} rules)`,
             "chart-alerts",
-            `<p><span data-key="alerts-total">${input.alerts.total}</span> alerts</p>`,
+            table(
+              "alerts-table",
+              ["rule", "priority", "alerts"],
+              input.alerts.byRule.map((a) => [a.rule, a.priority, a.count]),
+              [false, false, true],
+            ),
             rowTable("table-alerts", ["time", "priority", "rule", "user", "output"]),
           ),
         ]
