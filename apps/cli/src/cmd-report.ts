@@ -56,7 +56,9 @@ export async function runReport(
     }
   });
   if (unreadable > 0) {
-    ctx.stderr.write(`kaudit report: ${unreadable} events the rules could not read were left out of the alerts\n`);
+    ctx.stderr.write(
+      `kaudit report: ${unreadable} events the rules could not read were left out of the alerts\n`,
+    );
   }
   const inputs = logs.map(displayName);
   const html = renderReport({
