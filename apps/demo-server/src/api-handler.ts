@@ -12,6 +12,7 @@ import {
   type RulesReview,
   splitServiceAccountUsername,
 } from "./auth";
+import { InflightLimiter } from "./inflight";
 import { jsonPatch, mergePatch } from "./patch";
 import { PROTOBUF_MEDIA_TYPE } from "./proto/envelope";
 import { decodeProtobufBody, sendProtobuf } from "./proto/http";
@@ -36,8 +37,12 @@ import {
   tooLarge,
   unsupportedMediaType,
 } from "./status";
-import { parseSelector, type Selector, Store, selects } from "./store";
+import { parseSelector, type Selector, Store, selects, type WatchSend } from "./store";
+import { streamList } from "./stream-list";
 import { parseJSONBody, parseYAMLBody } from "./text-body";
+
+/** What a watch may have queued for a client that does not read before it is closed (4 MiB). */
+export const DEFAULT_WATCH_BUFFER_BYTES = 4 * 1024 * 1024;
 
 /** kube-apiserver's `--max-request-body-bytes` default (3 MiB). */
 export const DEFAULT_MAX_REQUEST_BODY_BYTES = 3 * 1024 * 1024;
@@ -75,6 +80,13 @@ export interface ApiHandlerOptions {
   serverAddress?: () => string;
   /** Interval between fake log lines when following a pod log. Default 1000 ms. */
   logFollowIntervalMs?: number;
+  /** Bytes a watch may have queued for its client before it is closed; default 4 MiB. */
+  watchBufferBytes?: number;
+  /** Counts watchers closed for falling behind (`apiserver_terminated_watchers_total`). */
+  onWatcherTerminated?: (resource: string) => void;
+  /** `--max-requests-inflight` and `--max-mutating-requests-inflight`; default 400 and 200. */
+  maxRequestsInflight?: number;
+  maxMutatingRequestsInflight?: number;
 }
 
 /** The handler and the means to stop its long-running streams. */
@@ -111,19 +123,50 @@ function sendStatus(res: ServerResponse, err: StatusError): void {
   send(res, err.code, err.status);
 }
 
-/** Reads the body up to the limit; beyond it the rest is drained and a 413 thrown. */
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * Reads the body up to the limit. A larger declared Content-Length is refused at once, unread,
+ * and a body that grows past the limit as it arrives is refused as soon as it does (kube's
+ * limitedReadBody); the handler then answers 413 and closes the connection rather than drain
+ * what the client still sends. A client gone mid-body is what kube reports for a failed read.
+ */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = Number(req.headers["content-length"] ?? "0");
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let over = declared > limit;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) over = true;
-    if (!over) chunks.push(chunk as Buffer);
-  }
-  if (over) throw tooLarge(limit);
-  return Buffer.concat(chunks);
+  if (declared > limit) return Promise.reject(tooLarge(limit));
+  if (req.complete && req.readableEnded) return Promise.resolve(Buffer.alloc(0));
+  return new Promise((ok, fail) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onFailed);
+      req.off("aborted", onFailed);
+      req.off("close", onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        done();
+        fail(tooLarge(limit));
+      } else chunks.push(chunk);
+    };
+    const onEnd = () => {
+      done();
+      ok(Buffer.concat(chunks));
+    };
+    const onFailed = () => {
+      done();
+      fail(new StatusError(500, "", "unexpected EOF"));
+    };
+    const onClose = () => {
+      if (!req.complete) onFailed();
+    };
+    req.on("data", onData);
+    req.once("end", onEnd);
+    req.once("error", onFailed);
+    req.once("aborted", onFailed);
+    req.once("close", onClose);
+  });
 }
 
 function mediaType(req: IncomingMessage): string {
@@ -317,6 +360,11 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
   const limit = opts.maxRequestBodyBytes ?? DEFAULT_MAX_REQUEST_BODY_BYTES;
   const streams = new Set<() => void>();
   const logInterval = opts.logFollowIntervalMs ?? 1000;
+  const watchBufferBytes = opts.watchBufferBytes ?? DEFAULT_WATCH_BUFFER_BYTES;
+  const inflight = new InflightLimiter(
+    opts.maxRequestsInflight ?? 400,
+    opts.maxMutatingRequestsInflight ?? 200,
+  );
 
   function authorizeOrThrow(req: IncomingMessage, a: AuthzAttributes, annotate: boolean): void {
     const d = opts.authorize(a);
@@ -540,52 +588,100 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
     if (name) sel.fields.push({ key: "metadata.name", op: "=", values: [name] });
     const accept = acceptOf(req);
     const includeObject = q.get("includeObject") ?? "Metadata";
+    const rv = q.get("resourceVersion") ?? undefined;
+    if (rv && rv !== "0" && !/^\d+$/.test(rv))
+      throw new StatusError(400, "BadRequest", `invalid resource version "${rv}"`);
     let first = true;
-    let headerSent = false;
-    const pending: string[] = [];
-    const write = (type: string, o: Obj) => {
+    const encode = (type: string, o: Obj, line: () => Buffer): Buffer | string => {
+      if (!accept.table && !accept.partial) return line();
       let obj: unknown = o;
       if (accept.table) {
         obj = toTable(def, [o], undefined, includeObject, first);
         first = false;
-      } else if (accept.partial) obj = partialMeta(o);
-      const line = `${stringifyJSON({ type, object: obj })}\n`;
-      if (!headerSent) pending.push(line);
-      else res.write(line);
+      } else obj = partialMeta(o);
+      return `${stringifyJSON({ type, object: obj })}\n`;
     };
-    const rv = q.get("resourceVersion") ?? undefined;
-    // resourceVersion unset on a watch means "start at the most recent" with the current state sent as ADDED
-    const unsubscribe = store.watch(def, ns, rv, (type, o) => {
-      if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") {
-        if (!selects(sel, o)) return;
-      }
-      write(type, o);
-    });
     res.writeHead(200, {
       "Content-Type": accept.table ? TABLE_CT : "application/json",
       "Cache-Control": "no-cache, private",
       "Transfer-Encoding": "chunked",
     });
     res.flushHeaders();
-    headerSent = true;
-    for (const line of pending) res.write(line);
-    const timeoutSeconds = Number(q.get("timeoutSeconds") ?? "0");
-    const ms = timeoutSeconds > 0 ? timeoutSeconds * 1000 : 30 * 60 * 1000;
     let done = false;
+    let timer: NodeJS.Timeout | undefined;
+    let unsubscribe = () => {};
     const finish = () => {
       if (done) return;
       done = true;
       clearTimeout(timer);
       unsubscribe();
       streams.delete(finish);
-      if (!res.writableEnded) res.end();
+      if (!res.writableEnded && !res.destroyed) res.end();
     };
-    const timer = setTimeout(finish, ms);
+    // kube closes a watcher whose buffer is full ("Forcing watcher close due to
+    // unresponsiveness"); closing the connection also frees what was queued for it
+    const behind = () => {
+      if (done) return;
+      opts.onWatcherTerminated?.(def.resource);
+      res.destroy();
+      finish();
+    };
+    // The events due at the start (current state or history) are written as the client takes
+    // them; events that arrive meanwhile wait, up to the buffer limit; after that, every event
+    // is written at once unless the client's queue is full.
+    let phase: "start" | "catching-up" | "live" = "start";
+    const queue: ({ chunk: () => Buffer | string; size: number } | undefined)[] = [];
+    let waitingBytes = 0;
+    const push = (chunk: Buffer | string) => {
+      const queued = res.writableLength;
+      if (queued > 0 && queued + chunk.length > watchBufferBytes) behind();
+      else res.write(chunk);
+    };
+    const onEvent: WatchSend = (type, o, line) => {
+      if (done) return;
+      if (type === "ADDED" || type === "MODIFIED" || type === "DELETED") {
+        if (!selects(sel, o)) return;
+      }
+      if (phase === "live") {
+        push(encode(type, o, line));
+        return;
+      }
+      const size = phase === "start" ? 0 : line().length;
+      queue.push({ chunk: () => encode(type, o, line), size });
+      waitingBytes += size;
+      if (waitingBytes > watchBufferBytes) behind();
+    };
+    try {
+      // resourceVersion unset on a watch means "start at the most recent" with the current state sent as ADDED
+      unsubscribe = store.watch(def, ns, rv, onEvent);
+    } catch (e) {
+      // like kube's cacher: once the watch is accepted, a too-old resourceVersion is an ERROR event
+      if (!(e instanceof StatusError)) throw e;
+      res.end(`${stringifyJSON({ type: "ERROR", object: e.status })}\n`);
+      return;
+    }
+    phase = "catching-up";
+    const timeoutSeconds = Number(q.get("timeoutSeconds") ?? "0");
+    const ms = timeoutSeconds > 0 ? timeoutSeconds * 1000 : 30 * 60 * 1000;
+    timer = setTimeout(finish, ms);
     streams.add(finish);
     res.once("close", finish);
     req.once("close", () => {
       if (!res.writableEnded && res.destroyed) finish();
     });
+    void (async () => {
+      const closed = new Promise<void>((ok) => res.once("close", () => ok()));
+      for (let i = 0; i < queue.length && !done; i++) {
+        const { chunk, size } = queue[i] as { chunk: () => Buffer | string; size: number };
+        queue[i] = undefined; // what was written is not held for the rest of the backlog
+        waitingBytes -= size;
+        if (!res.write(chunk())) {
+          await Promise.race([new Promise((ok) => res.once("drain", ok)), closed]);
+        }
+      }
+      queue.length = 0;
+      phase = "live";
+    })();
   }
 
   function podLog(
@@ -635,7 +731,13 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       streams.delete(finish);
       if (!res.writableEnded) res.end();
     };
-    const timer = setInterval(() => res.write(line()), logInterval);
+    // a follower that does not read is dropped once its queue is full, as a watcher is
+    const timer = setInterval(() => {
+      if (res.writableLength > watchBufferBytes) {
+        res.destroy();
+        finish();
+      } else res.write(line());
+    }, logInterval);
     streams.add(finish);
     res.once("close", finish);
   }
@@ -706,13 +808,14 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
         return;
       }
       case "list": {
-        const items = store.list(def, ns, selectorOf(q));
+        // the stored objects themselves, read only: a list is not copied whole
+        const items = store.listShared(def, ns, selectorOf(q));
         const rv = store.resourceVersion;
         if (accept.table)
           send(
             res,
             200,
-            toTable(def, items, rv, q.get("includeObject") ?? "Metadata", true),
+            toTable(def, [...items], rv, q.get("includeObject") ?? "Metadata", true),
             TABLE_CT,
           );
         else if (accept.partial)
@@ -722,13 +825,20 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
             metadata: { resourceVersion: rv },
             items: items.map(partialMeta),
           });
-        else
+        else if (protobufResponses.has(res))
           send(res, 200, {
             kind: `${def.kind}List`,
             apiVersion: gv,
             metadata: { resourceVersion: rv },
             items: items.map(stripForList),
           });
+        else
+          await streamList(
+            res,
+            { kind: `${def.kind}List`, apiVersion: gv, metadata: { resourceVersion: rv } },
+            items,
+            stripForList,
+          );
         return;
       }
       case "watch":
@@ -837,16 +947,31 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       }
       case "deletecollection": {
         await deleteOptions(req, def);
-        const items = store.list(def, ns, selectorOf(q));
-        const deleted = items.map((o) =>
-          store.delete(def, o.metadata.namespace, o.metadata.name as string, { dryRun }),
+        const items = store.listShared(def, ns, selectorOf(q));
+        const del = (o: Obj) =>
+          stripForList(
+            store.delete(def, o.metadata.namespace, o.metadata.name as string, { dryRun }),
+          );
+        const head = { kind: `${def.kind}List`, apiVersion: gv };
+        if (def.kind === "Namespace" || protobufResponses.has(res)) {
+          // namespace deletions cascade, so the final resourceVersion is known only after
+          const deleted = items.map(del);
+          send(res, 200, {
+            ...head,
+            metadata: { resourceVersion: store.resourceVersion },
+            items: deleted,
+          });
+          return;
+        }
+        // each deletion takes one resourceVersion: the list's is known before it is written,
+        // and every object is deleted and written out before the next one is touched
+        const after = Number(store.resourceVersion) + (dryRun ? 0 : items.length);
+        await streamList(
+          res,
+          { ...head, metadata: { resourceVersion: String(after) } },
+          items,
+          del,
         );
-        send(res, 200, {
-          kind: `${def.kind}List`,
-          apiVersion: gv,
-          metadata: { resourceVersion: store.resourceVersion },
-          items: deleted.map(stripForList),
-        });
         return;
       }
       default:
@@ -1054,6 +1179,8 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       const attrs = attributesFromRequest({ method: req.method ?? "GET", url, user });
       verbLabel = attrs.verb;
       resourceLabel = attrs.resource;
+      // kube's chain: impersonation, then the in-flight limit, then authorisation
+      if (!inflight.admit(attrs, user, res)) return;
       authorizeOrThrow(
         req,
         {
@@ -1082,8 +1209,11 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
       if (res.headersSent) {
         res.destroy();
       } else {
-        // drain what the client still sends so the connection stays usable
-        if (!req.complete) req.resume();
+        if (!req.complete) {
+          // what the client still sends is not read: discard it and close after answering
+          res.setHeader("Connection", "close");
+          req.resume();
+        }
         sendStatus(res, err);
       }
     } finally {

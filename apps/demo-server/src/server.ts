@@ -19,8 +19,11 @@ import {
 } from "./auth";
 import { type DemoFiles, ensureDemoFiles, kubeconfigYAML } from "./bootstrap";
 import { SimpleRegistry } from "./metrics";
-import { auditBackendOptions, defaultFlags, type FlagValues } from "./options";
-import type { Store } from "./store";
+import { auditBackendOptions, defaultFlags, type FlagValues, parseGoDuration } from "./options";
+import { Store } from "./store";
+
+/** kube's secure serving `ReadHeaderTimeout`: headers (and the TLS handshake) within 32 s. */
+const HEADER_TIMEOUT_MS = 32_000;
 
 /** The GCE policy bundled with the demo (its default `--audit-policy-file`). */
 export function bundledPolicyPath(): string {
@@ -102,6 +105,12 @@ export async function startDemoServer(options: StartOptions = {}): Promise<DemoS
     ["verb", "resource", "code"],
   );
 
+  const terminatedWatchers = registry.counter(
+    "apiserver_terminated_watchers_total",
+    "Counter of watchers closed due to unresponsiveness broken by resource type.",
+    ["resource"],
+  );
+
   const users = new WeakMap<IncomingMessage, UserAttributes>();
   let address = "127.0.0.1:6443";
   const api: ApiHandler = createApiHandler({
@@ -114,6 +123,14 @@ export async function startDemoServer(options: StartOptions = {}): Promise<DemoS
       requests.inc({ verb: verb.toUpperCase(), resource, code: String(code) }),
     metrics: () => registry.render(),
     serverAddress: () => address,
+    store: new Store({
+      historyEvents: flags["watch-history-events"] as number,
+      historyBytes: flags["watch-history-bytes"] as number,
+    }),
+    watchBufferBytes: flags["max-watch-buffer-bytes"] as number,
+    onWatcherTerminated: (resource) => terminatedWatchers.inc({ resource }),
+    maxRequestsInflight: flags["max-requests-inflight"] as number,
+    maxMutatingRequestsInflight: flags["max-mutating-requests-inflight"] as number,
   });
 
   let inflight = 0;
@@ -133,6 +150,10 @@ export async function startDemoServer(options: StartOptions = {}): Promise<DemoS
       key: readFileSync(files.keyFile),
       // kubectl speaks HTTP/1.1 to us; h2 is not offered
       ALPNProtocols: ["http/1.1"],
+      // what one client can hold: header bytes, and time for the TLS handshake (kube's
+      // ReadHeaderTimeout, 32 s, covers both)
+      maxHeaderSize: flags["max-header-bytes"] as number,
+      handshakeTimeout: HEADER_TIMEOUT_MS,
     },
     (req, res) => {
       inflight++;
@@ -161,6 +182,10 @@ export async function startDemoServer(options: StartOptions = {}): Promise<DemoS
     },
   );
   server.keepAliveTimeout = 5000;
+  server.headersTimeout = HEADER_TIMEOUT_MS;
+  // kube's --request-timeout bounds a request; here it bounds how long its body may take to arrive
+  server.requestTimeout = parseGoDuration(String(flags["request-timeout"]));
+  server.maxConnections = flags["max-connections"] as number;
   try {
     await new Promise<void>((ok, fail) => {
       server.once("error", fail);

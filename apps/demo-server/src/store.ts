@@ -15,13 +15,42 @@ interface HistoryEntry {
   def: ResourceDef;
   namespace: string;
   type: WatchEvent["type"];
-  object: Obj;
+  /** The object as JSON: compact, counted in bytes, and parsed back without recursion. */
+  json: string;
 }
+
+/**
+ * What a watcher is handed per event: the object (shared, read-only: do not change it) and the
+ * event's JSON line, built once for all watchers of the event (`{"type":…,"object":…}\n`).
+ */
+export type WatchSend = (type: WatchEvent["type"], obj: Obj, line: () => Buffer) => void;
 
 interface Watcher {
   def: ResourceDef;
   namespace: string | undefined;
-  send: (type: WatchEvent["type"], obj: Obj) => void;
+  send: WatchSend;
+}
+
+/** Bounds of the watch history. */
+export interface StoreOptions {
+  /** Events kept; default 5000. */
+  historyEvents?: number;
+  /** Bytes of JSON kept; default 32 MiB. */
+  historyBytes?: number;
+}
+
+/** kube's `DefaultMaxUpdateManagers`: managedFields entries from updates kept per object. */
+export const MAX_UPDATE_MANAGERS = 10;
+
+/** The manager that older update entries are merged into (kube's capManagersManager). */
+const ANCIENT_CHANGES = "ancient-changes";
+
+function eventLine(type: WatchEvent["type"], json: string): () => Buffer {
+  let line: Buffer | undefined;
+  return () => {
+    line ??= Buffer.from(`{"type":"${type}","object":${json}}\n`);
+    return line;
+  };
 }
 
 /** A label or field selector requirement. */
@@ -31,7 +60,8 @@ export interface Requirement {
   values: string[];
 }
 
-const HISTORY = 5000;
+const HISTORY_EVENTS = 5000;
+const HISTORY_BYTES = 32 * 1024 * 1024;
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUB = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -219,10 +249,17 @@ export class Store {
   private rv = 0;
   private readonly objects = new Map<string, Obj>();
   private readonly history: HistoryEntry[] = [];
+  private historyBytes = 0;
+  /** The resourceVersion of the newest event dropped from the history (0: none dropped). */
+  private droppedUpTo = 0;
+  private readonly maxHistoryEvents: number;
+  private readonly maxHistoryBytes: number;
   private readonly watchers = new Set<Watcher>();
   private ipCounter = 1;
 
-  constructor() {
+  constructor(options: StoreOptions = {}) {
+    this.maxHistoryEvents = options.historyEvents ?? HISTORY_EVENTS;
+    this.maxHistoryBytes = options.historyBytes ?? HISTORY_BYTES;
     const ns = findResource("", "v1", "namespaces") as ResourceDef;
     for (const name of ["default", "kube-system", "kube-public", "kube-node-lease"]) {
       this.create(
@@ -252,13 +289,29 @@ export class Store {
 
   private record(type: WatchEvent["type"], def: ResourceDef, obj: Obj): void {
     const ns = obj.metadata.namespace ?? "";
-    this.history.push({ rv: this.rv, def, namespace: ns, type, object: clone(obj) });
-    if (this.history.length > HISTORY) this.history.shift();
+    const json = stringifyJSON(obj);
+    this.history.push({ rv: this.rv, def, namespace: ns, type, json });
+    this.historyBytes += json.length;
+    // bounded by count and by bytes; the newest event always stays
+    while (
+      this.history.length > 1 &&
+      (this.history.length > this.maxHistoryEvents || this.historyBytes > this.maxHistoryBytes)
+    ) {
+      const gone = this.history.shift() as HistoryEntry;
+      this.historyBytes -= gone.json.length;
+      this.droppedUpTo = gone.rv;
+    }
+    const line = eventLine(type, json);
     for (const w of this.watchers) {
       if (w.def !== def) continue;
       if (w.namespace !== undefined && w.namespace !== ns) continue;
-      w.send(type, clone(obj));
+      w.send(type, obj, line);
     }
+  }
+
+  /** Events and bytes held in the watch history (for tests and metrics). */
+  get historySize(): { events: number; bytes: number } {
+    return { events: this.history.length, bytes: this.historyBytes };
   }
 
   /** Reads one object (a copy). */
@@ -277,11 +330,19 @@ export class Store {
 
   /** Lists objects (copies) of a resource, in one namespace or all. */
   list(def: ResourceDef, ns: string | undefined, sel?: Selector): Obj[] {
+    return this.listShared(def, ns, sel).map(clone);
+  }
+
+  /**
+   * Lists the stored objects themselves, sorted, without copying them (a list of large objects
+   * is written out one at a time): read them, never change them.
+   */
+  listShared(def: ResourceDef, ns: string | undefined, sel?: Selector): readonly Obj[] {
     const prefix =
       ns === undefined ? `${def.group}/${def.resource}/` : `${def.group}/${def.resource}/${ns}/`;
     const out: Obj[] = [];
     for (const [k, o] of this.objects) {
-      if (k.startsWith(prefix) && selects(sel, o)) out.push(clone(o));
+      if (k.startsWith(prefix) && selects(sel, o)) out.push(o);
     }
     out.sort((a, b) => {
       const an = `${a.metadata.namespace ?? ""}/${a.metadata.name}`;
@@ -497,7 +558,7 @@ export class Store {
         (e as { subresource?: string }).subresource !== opts.subresource,
     );
     managed.push(managedEntry(next, opts.manager, cur.apiVersion as string, opts.subresource));
-    next.metadata.managedFields = managed;
+    next.metadata.managedFields = capUpdateManagers(managed as ManagedEntry[]);
     const out = reorder(next);
     if (stringifyJSON(out) === stringifyJSON(cur)) return clone(cur);
     if (opts.dryRun) return clone(out);
@@ -546,26 +607,29 @@ export class Store {
     def: ResourceDef,
     ns: string | undefined,
     fromRV: string | undefined,
-    send: (type: WatchEvent["type"], obj: Obj) => void,
+    send: WatchSend,
   ): () => void {
-    const backlog: [WatchEvent["type"], Obj][] = [];
+    const backlog: [WatchEvent["type"], Obj, () => Buffer][] = [];
     if (!fromRV || fromRV === "0") {
-      for (const o of this.list(def, ns)) backlog.push(["ADDED", o]);
+      for (const o of this.listShared(def, ns))
+        backlog.push(["ADDED", o, eventLine("ADDED", stringifyJSON(o))]);
     } else {
       const n = Number(fromRV);
       if (!Number.isInteger(n) || n < 0)
         throw new StatusError(400, "BadRequest", `invalid resource version "${fromRV}"`);
-      const oldest = this.history[0]?.rv ?? this.rv;
-      if (n < oldest - 1 && this.history.length >= HISTORY)
+      // kube's watch cache: events after n must all still be held
+      if (n < this.droppedUpTo) {
+        const oldest = this.history[0]?.rv ?? this.rv + 1;
         throw new StatusError(410, "Expired", `too old resource version: ${n} (${oldest - 1})`);
+      }
       for (const h of this.history) {
         if (h.rv <= n || h.def !== def) continue;
         if (ns !== undefined && h.namespace !== ns) continue;
-        backlog.push([h.type, clone(h.object)]);
+        backlog.push([h.type, JSON.parse(h.json) as Obj, eventLine(h.type, h.json)]);
       }
     }
     const w: Watcher = { def, namespace: ns, send };
-    for (const [t, o] of backlog) send(t, o);
+    for (const [t, o, line] of backlog) send(t, o, line);
     this.watchers.add(w);
     return () => {
       this.watchers.delete(w);
@@ -593,4 +657,79 @@ function reorder(obj: Obj): Obj {
   }
   if (obj.status !== undefined) out.status = obj.status;
   return out as Obj;
+}
+
+interface ManagedEntry {
+  manager: string;
+  operation: string;
+  apiVersion: string;
+  time: string;
+  fieldsType: string;
+  fieldsV1: Record<string, unknown>;
+  subresource?: string;
+}
+
+/** The union of two fieldsV1 sets (`f:` trees), without recursion. */
+function unionFields(
+  a: Record<string, unknown>,
+  b: Record<string, unknown>,
+): Record<string, unknown> {
+  const root = copyJSON(a);
+  const stack: [Record<string, unknown>, Record<string, unknown>][] = [[root, b]];
+  while (stack.length > 0) {
+    const [into, from] = stack.pop() as [Record<string, unknown>, Record<string, unknown>];
+    for (const [k, v] of Object.entries(from)) {
+      const have = Object.hasOwn(into, k) ? into[k] : undefined;
+      if (typeof have === "object" && have !== null && typeof v === "object" && v !== null)
+        stack.push([have as Record<string, unknown>, v as Record<string, unknown>]);
+      else if (have === undefined) setOwn(into, k, copyJSON(v));
+    }
+  }
+  return root;
+}
+
+/**
+ * kube's capManagersManager (apimachinery managedfields/internal/capmanagers.go): once more than
+ * MAX_UPDATE_MANAGERS entries come from updates, the oldest (by time in seconds, then name) are
+ * merged per API version into an `ancient-changes` entry, so that an object's managedFields stay
+ * bounded however many field managers write to it.
+ */
+export function capUpdateManagers(managed: ManagedEntry[]): ManagedEntry[] {
+  if (managed.filter((e) => e.operation !== "Apply").length <= MAX_UPDATE_MANAGERS) return managed;
+  // entries may be the stored object's own: change copies
+  const out = managed.map((e) => ({ ...e }));
+  const updaters = out.filter((e) => e.operation !== "Apply");
+  const seconds = (e: ManagedEntry) => Math.floor(Date.parse(e.time) / 1000) || 0;
+  const id = (e: ManagedEntry) => `${e.manager}\u0000${e.apiVersion}\u0000${e.subresource ?? ""}`;
+  updaters.sort((a, b) => seconds(a) - seconds(b) || (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
+  const firstByVersion = new Map<string, ManagedEntry>();
+  let length = updaters.length;
+  for (const e of updaters) {
+    if (length <= MAX_UPDATE_MANAGERS) break;
+    const first = firstByVersion.get(e.apiVersion);
+    if (first === undefined) {
+      firstByVersion.set(e.apiVersion, e);
+      continue;
+    }
+    let bucket = out.find(
+      (x) =>
+        x.manager === ANCIENT_CHANGES &&
+        x.operation === "Update" &&
+        x.apiVersion === e.apiVersion &&
+        x.subresource === undefined,
+    );
+    if (bucket === undefined) {
+      // the first old entry of this version becomes the bucket
+      bucket = first;
+      bucket.manager = ANCIENT_CHANGES;
+      delete bucket.subresource;
+    }
+    if (bucket !== e) {
+      bucket.fieldsV1 = unionFields(e.fieldsV1, bucket.fieldsV1);
+      bucket.time = e.time;
+      out.splice(out.indexOf(e), 1);
+      length--;
+    }
+  }
+  return out;
 }
