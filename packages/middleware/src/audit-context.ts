@@ -351,6 +351,37 @@ export class AuditContext {
     }
   }
 
+  /**
+   * Whether the client went away before sending all of its body. kube's handlers read the body
+   * first; the read fails with Go's `unexpected EOF`, and the request is logged as that error's
+   * 500 Status at ResponseComplete — not as a panic, and not as a connection closed early.
+   */
+  private bodyCutOff(err?: unknown): boolean {
+    const req = this.req;
+    if (req.complete) return false;
+    const h = req.headers;
+    if (h["transfer-encoding"] === undefined && (h["content-length"] ?? "0") === "0") return false;
+    return (
+      req.destroyed ||
+      req.socket?.destroyed === true ||
+      (err as { code?: unknown } | undefined)?.code === "ECONNRESET"
+    );
+  }
+
+  /** ResponseComplete of a request whose body could not be read (see {@link bodyCutOff}). */
+  private bodyReadFailed(event: Event): void {
+    this.applyBodies(true);
+    event.responseStatus = {
+      metadata: {},
+      status: "Failure",
+      message: "unexpected EOF",
+      code: this.codeWritten ?? 500,
+    };
+    this.writeLatency(event);
+    this.emit("ResponseComplete");
+    this.release();
+  }
+
   /** The handler threw or rejected: Panic(500), no ResponseComplete. */
   panic(err: unknown): void {
     if (this.done || !this.event) {
@@ -358,6 +389,10 @@ export class AuditContext {
       return;
     }
     this.done = true;
+    if (this.codeWritten === undefined && this.bodyCutOff(err)) {
+      this.bodyReadFailed(this.event);
+      return;
+    }
     this.applyBodies(true);
     this.event.responseStatus = panicStatus(err);
     this.emit("Panic");
@@ -385,6 +420,10 @@ export class AuditContext {
     if (this.done || !this.event) return;
     this.done = true;
     const event = this.event;
+    if (!event.responseStatus && this.bodyCutOff()) {
+      this.bodyReadFailed(event);
+      return;
+    }
     this.applyBodies(true);
     if (!event.responseStatus) {
       event.responseStatus = {

@@ -139,8 +139,12 @@ export class AuditCore {
     return attrs;
   }
 
-  private internalError(ctx: AuditContext, ex: Exchange, what: string): void {
-    ctx.done = true;
+  /**
+   * kube's responsewriters.InternalError. `audited`: the request's events go on (the 500 is
+   * recorded at ResponseComplete, as after impersonation); otherwise the request ends unaudited.
+   */
+  private internalError(ctx: AuditContext, ex: Exchange, what: string, audited = false): void {
+    if (!audited) ctx.done = true;
     const uri = requestURIOf((ex.req as { originalUrl?: string }).originalUrl ?? ex.req.url);
     ex.respond(
       500,
@@ -207,6 +211,7 @@ export class AuditCore {
       authorize,
       () => this.invoke(ctx, ex),
       (err) => this.invokeFailed(ctx, err),
+      (what) => this.internalError(ctx, ex, what, true),
     );
   }
 

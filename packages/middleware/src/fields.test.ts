@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Event } from "@kaudit/api";
+import { type Event, encodeEvent } from "@kaudit/api";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AuditOptions } from "./index";
 import {
@@ -251,7 +251,10 @@ describe("event fields (§6.2)", () => {
       const raw = await rawExchange(srv.port, head.toString("latin1"));
       const id = /\r\nAudit-Id: ([^\r]+)/.exec(raw)?.[1] as string;
       const evs = await sink.final(id);
-      expect(evs[0]?.userAgent).toBe(`${"a".repeat(1023)}\ufffd...TRUNCATED`);
+      // Go's encoder writes the cut byte as the escape \ufffd; readers see U+FFFD.
+      const line = encodeEvent(evs[0] as Event);
+      expect(line).toContain(`"userAgent":"${"a".repeat(1023)}\\ufffd...TRUNCATED"`);
+      expect(JSON.parse(line).userAgent).toBe(`${"a".repeat(1023)}\ufffd...TRUNCATED`);
     });
     it("UTF-8 user agents are read as UTF-8", async () => {
       const sink = new MemorySink();

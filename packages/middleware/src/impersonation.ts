@@ -3,6 +3,8 @@ import type { UserAttributes, UserInfo } from "@kaudit/api";
 import type { AuditContext } from "./audit-context";
 import { type Exchange, statusBody } from "./exchange";
 import { allHeaderValues, firstHeader } from "./ip";
+import { setOwn } from "./request-event";
+import { bytesStringToUtf8, pathUnescape } from "./text";
 import { isThenable } from "./thenable";
 
 // Impersonation, as k8s.io/apiserver's filters/impersonation.go reads and refuses it; the
@@ -15,32 +17,60 @@ export type AuthorizeImpersonation = (
   user: UserAttributes | undefined,
 ) => boolean | Promise<boolean>;
 
-/** The Impersonate-* headers of a request as a UserInfo, or undefined when none asks for it. */
-export function requestedImpersonation(req: IncomingMessage): UserInfo | undefined {
+const EXTRA_PREFIX = "impersonate-extra-";
+const AUTHN_V1 = "authentication.k8s.io/v1";
+
+/** What the Impersonate-* headers ask for: a user, nothing, or kube's error for a request without a user. */
+export type ImpersonationRequest =
+  | { user: UserInfo; error?: undefined }
+  | { user?: undefined; error: string };
+
+/** Go's `%v` of a v1.ObjectReference (its seven string fields, space-separated, in braces). */
+function objectReference(kind: string, name: string, apiVersion = "", fieldPath = ""): string {
+  return `{${[kind, "", name, "", apiVersion, "", fieldPath].join(" ")}}`;
+}
+
+/**
+ * kube's buildImpersonationRequests over the Impersonate-* headers (values are Node's latin1
+ * strings; the result holds what Go would write for those bytes). An empty `Impersonate-User` or
+ * `Impersonate-Uid` counts as absent; groups, extras or a uid without a user are kube's error
+ * (`requested [...] without impersonating a user`). Extra keys are lower-cased and
+ * percent-decoded (kept as sent when malformed), and kept as own keys whatever their name
+ * (`__proto__` included). Undefined when the request asks for nothing.
+ */
+export function requestedImpersonation(req: IncomingMessage): ImpersonationRequest | undefined {
   const name = firstHeader(req, "impersonate-user");
   const groups = allHeaderValues(req, "impersonate-group");
   const uid = firstHeader(req, "impersonate-uid");
+  const refs: string[] = [];
   let extra: Record<string, string[]> | undefined;
-  for (const key of Object.keys(req.headers)) {
-    if (key.startsWith("impersonate-extra-")) {
-      extra ??= {};
-      let k = key.slice("impersonate-extra-".length);
-      try {
-        k = decodeURIComponent(k);
-      } catch {
-        /* keep as sent */
-      }
-      extra[k] = allHeaderValues(req, key) ?? [];
-    }
+  for (const header of Object.keys(req.headers)) {
+    if (!header.startsWith(EXTRA_PREFIX)) continue;
+    extra ??= {};
+    const raw = header.slice(EXTRA_PREFIX.length);
+    const key = pathUnescape(raw) ?? raw;
+    const values = (allHeaderValues(req, header) ?? []).map(bytesStringToUtf8);
+    setOwn(extra, key, values);
+    for (const v of values) refs.push(objectReference("UserExtra", v, AUTHN_V1, key));
   }
-  if (name === undefined && groups === undefined && uid === undefined && extra === undefined)
-    return undefined;
-  const out: UserInfo = {};
-  if (name !== undefined) out.username = name;
-  if (uid !== undefined) out.uid = uid;
-  if (groups && groups.length > 0) out.groups = groups;
-  if (extra) out.extra = extra;
-  return out;
+  const hasUser = name !== undefined && name !== "";
+  const hasUID = uid !== undefined && uid !== "";
+  const hasGroups = groups !== undefined && groups.length > 0;
+  if (!hasUser && !hasGroups && !hasUID && extra === undefined) return undefined;
+  const user: UserInfo = {};
+  if (hasUser) user.username = bytesStringToUtf8(name);
+  if (hasUID) user.uid = bytesStringToUtf8(uid);
+  if (hasGroups) user.groups = groups.map(bytesStringToUtf8);
+  if (extra) user.extra = extra;
+  if (!hasUser) {
+    const all = [
+      ...(user.groups ?? []).map((g) => objectReference("Group", g)),
+      ...refs,
+      ...(hasUID ? [objectReference("UID", user.uid as string, AUTHN_V1)] : []),
+    ];
+    return { error: `requested [${all.join(" ")}] without impersonating a user` };
+  }
+  return { user };
 }
 
 /** kube's 403 for an impersonation the user may not do. */
@@ -61,7 +91,8 @@ function forbidden(ex: Exchange, requested: UserInfo, user: UserAttributes | und
 
 /**
  * WithImpersonation: a request asking to impersonate is authorised first — refused with 403, or
- * recorded as `impersonatedUser` and passed on to `next`. `failed` handles a throwing hook.
+ * recorded as `impersonatedUser` and passed on to `next`. `failed` handles a throwing hook;
+ * headers kube cannot make a user of get its 500 through `internalError`.
  */
 export function impersonate(
   ctx: AuditContext,
@@ -70,9 +101,15 @@ export function impersonate(
   authorize: AuthorizeImpersonation,
   next: () => unknown,
   failed: (err: unknown) => never,
+  internalError: (what: string) => void,
 ): unknown {
-  const requested = requestedImpersonation(ex.req);
-  if (!requested) return next();
+  const request = requestedImpersonation(ex.req);
+  if (!request) return next();
+  if (request.error !== undefined) {
+    internalError(request.error);
+    return undefined;
+  }
+  const requested = request.user;
   const t0 = performance.now();
   let allowed: boolean | Promise<boolean>;
   try {

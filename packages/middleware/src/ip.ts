@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { goTrimSpace } from "./text";
 
 /**
  * Go `net.IP` semantics for the audit `sourceIPs` field, as apimachinery's `SourceIPs` computes it
@@ -190,7 +191,9 @@ export function computeSourceIPs(
   const ips: Uint8Array[] = [];
   if (forwardedFor) {
     for (const part of forwardedFor.split(",")) {
-      const ip = parseIP(part.trim());
+      // Go trims Unicode spaces of the UTF-8 reading (U+0085, U+00A0 as two bytes each), not
+      // the latin1 characters JS's trim() would see.
+      const ip = parseIP(goTrimSpace(part));
       if (ip) ips.push(ip);
     }
   }

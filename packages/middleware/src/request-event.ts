@@ -9,11 +9,19 @@ import type {
   UserInfo,
 } from "@kaudit/api";
 import { sourceIPs } from "./ip";
-import { auditUserAgent, requestURIOf } from "./text";
+import { auditUserAgent, bytesStringToUtf8, requestURIOf } from "./text";
 
 // Event construction, as k8s.io/apiserver's audit/request.go does it: NewEventFromRequest
 // (LogRequestMetadata), the objectRef completion of LogRequestObject, the Status copy of
 // LogResponseObject and LogImpersonatedUser's user.
+
+/**
+ * Sets `key` as an own property, whatever its name: `extra.__proto__ = …` would replace the
+ * object's prototype (and the key would vanish from the event) instead of adding the key.
+ */
+export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
 
 /** The authenticated user as the event's `user`. */
 function userInfoOf(u: UserAttributes): UserInfo {
@@ -22,13 +30,16 @@ function userInfoOf(u: UserAttributes): UserInfo {
   if (u.groups && u.groups.length > 0) out.groups = [...u.groups];
   if (u.extra && Object.keys(u.extra).length > 0) {
     const extra: Record<string, string[]> = {};
-    for (const [k, v] of Object.entries(u.extra)) extra[k] = [...v];
+    for (const [k, v] of Object.entries(u.extra)) setOwn(extra, k, [...v]);
     out.extra = extra;
   }
   return out;
 }
 
-/** `audit.NewEventFromRequest`: the RequestReceived event of a request. */
+/**
+ * `audit.NewEventFromRequest`: the RequestReceived event of a request. `auditID` is the header
+ * value as Node gives it (latin1); the event holds the string Go would write for those bytes.
+ */
 export function newEvent(
   req: IncomingMessage,
   level: Level,
@@ -54,7 +65,7 @@ export function newEvent(
   // encoder writes kube's field order.
   return {
     level,
-    auditID,
+    auditID: bytesStringToUtf8(auditID),
     stage: "RequestReceived",
     requestURI: requestURIOf((req as { originalUrl?: string }).originalUrl ?? req.url),
     verb: attrs.verb,
@@ -128,6 +139,7 @@ export function impersonatedUserOf(user: UserInfo): UserInfo {
   if (user.username !== undefined) copy.username = user.username;
   if (user.uid !== undefined) copy.uid = user.uid;
   if (user.groups && user.groups.length > 0) copy.groups = [...user.groups];
+  // Spread defines own properties, so a `__proto__` key stays a key.
   if (user.extra && Object.keys(user.extra).length > 0) copy.extra = { ...user.extra };
   return copy;
 }

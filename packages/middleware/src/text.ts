@@ -6,7 +6,11 @@
 
 /**
  * Decodes UTF-8 the way Go's encoding/json renders a byte string: valid sequences become their
- * characters, every byte of an invalid or truncated sequence becomes U+FFFD.
+ * characters, and every byte of an invalid or truncated sequence becomes an unpaired surrogate
+ * (U+DC80 + the byte's low 7 bits, Python's "surrogateescape"). A JS string cannot hold the raw
+ * byte; an unpaired surrogate is its own kind of invalid, and `encodeEvent` writes each one as
+ * `\ufffd` — exactly the escape Go's encoder writes for each invalid byte (a valid U+FFFD the
+ * client sent stays a raw U+FFFD, as in Go). Readers of the line see U+FFFD either way.
  */
 export function decodeUtf8GoStyle(bytes: Uint8Array): string {
   let out = "";
@@ -14,7 +18,7 @@ export function decodeUtf8GoStyle(bytes: Uint8Array): string {
   while (i < bytes.length) {
     const r = decodeRune(bytes, i);
     if (r.size === 0) {
-      out += "\ufffd";
+      out += String.fromCharCode(0xdc00 | (bytes[i] as number));
       i++;
     } else {
       out += String.fromCodePoint(r.rune);
@@ -54,9 +58,46 @@ function decodeRune(b: Uint8Array, i: number): { rune: number; size: number } {
 
 const NON_ASCII = /[^\x00-\x7f]/;
 
-/** A latin1 string (one char per byte) of raw bytes → its Go-style UTF-8 reading. */
+/**
+ * A latin1 string (one char per byte, as Node hands over header values) → the string Go holds for
+ * those bytes, as its JSON encoder writes it (see {@link decodeUtf8GoStyle}).
+ */
 export function bytesStringToUtf8(s: string): string {
-  return NON_ASCII.test(s) ? decodeUtf8GoStyle(Buffer.from(s, "latin1")) : s;
+  if (!NON_ASCII.test(s) || BEYOND_LATIN1.test(s)) return s; // ASCII, or not bytes at all
+  return decodeUtf8GoStyle(Buffer.from(s, "latin1"));
+}
+
+const BEYOND_LATIN1 = /[^\x00-\xff]/;
+
+/**
+ * Go's `url.PathUnescape` of a byte string, read as Go's JSON encoder writes the result; undefined
+ * when an escape is malformed (the caller keeps the text as sent, as kube's unescapeExtraKey does).
+ */
+export function pathUnescape(s: string): string | undefined {
+  if (!s.includes("%")) return bytesStringToUtf8(s);
+  const bytes = Buffer.from(s, "latin1");
+  const out: number[] = [];
+  for (let i = 0; i < bytes.length; i++) {
+    const c = bytes[i] as number;
+    if (c !== 0x25) {
+      out.push(c);
+      continue;
+    }
+    const hex = s.slice(i + 1, i + 3);
+    if (!/^[0-9a-fA-F]{2}$/.test(hex)) return undefined;
+    out.push(Number.parseInt(hex, 16));
+    i += 2;
+  }
+  return decodeUtf8GoStyle(Uint8Array.from(out));
+}
+
+/** Go's `unicode.IsSpace` runes at either end of a string, as `strings.TrimSpace` removes them. */
+const GO_SPACE =
+  /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
+
+/** Go's `strings.TrimSpace` of a byte string given as latin1 (its UTF-8 reading, trimmed). */
+export function goTrimSpace(s: string): string {
+  return bytesStringToUtf8(s).replace(GO_SPACE, "");
 }
 
 const USER_AGENT_LIMIT = 1024;
