@@ -31,7 +31,7 @@ export {
   jsonDepth,
 } from "./go-json";
 export { goQuote, isGoPrint } from "./go-quote";
-export { jsonDepthExceeded, MAX_JSON_DEPTH, valueDepthExceeds } from "./json-depth";
+export { jsonDepthExceeded, MAX_JSON_DEPTH } from "./json-depth";
 export { isValidLabelSelector } from "./label-selector";
 export {
   API_VERSION,

@@ -43,28 +43,3 @@ export function jsonDepthExceeded(text: string, limit: number = MAX_JSON_DEPTH):
   }
   return -1;
 }
-
-/**
- * Whether a value nests deeper than `limit` arrays and objects (a value built in JS rather than
- * decoded). Iterative; stops at the first level past the limit. Shared references are walked
- * once per path, so a cyclic value counts as too deep.
- */
-export function valueDepthExceeds(value: unknown, limit: number = MAX_JSON_DEPTH): boolean {
-  if (typeof value !== "object" || value === null) return false;
-  const stack: unknown[] = [value];
-  const depths: number[] = [1];
-  let budget = 1_000_000; // a wide value is not deep; stop walking it past this many nodes
-  while (stack.length > 0 && budget-- > 0) {
-    const v = stack.pop() as object;
-    const d = depths.pop() as number;
-    if (d > limit) return true;
-    const children = Array.isArray(v) ? v : Object.values(v);
-    for (const c of children) {
-      if (typeof c === "object" && c !== null) {
-        stack.push(c);
-        depths.push(d + 1);
-      }
-    }
-  }
-  return false;
-}

@@ -1,7 +1,8 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { rawJSONOf } from "./encode";
 import type { Issue } from "./errors";
-import { jsonDepthExceeded, MAX_JSON_DEPTH, valueDepthExceeds } from "./json-depth";
+import { jsonDepth } from "./go-json";
+import { jsonDepthExceeded, MAX_JSON_DEPTH } from "./json-depth";
 import { schemas } from "./schemas.generated";
 import type { Event, EventList, Policy } from "./types";
 
@@ -51,7 +52,7 @@ function quote(v: unknown): string {
   let text: string | undefined;
   if (typeof v !== "object" || v === null)
     text = typeof v === "bigint" ? String(v) : JSON.stringify(v);
-  else if (valueDepthExceeds(v, 8) || Object.keys(v).length > 16)
+  else if (jsonDepth(v, 8) > 8 || Object.keys(v).length > 16)
     text = Array.isArray(v) ? "[…]" : "{…}";
   else {
     try {
@@ -142,7 +143,7 @@ function bodyTooDeep(body: unknown): boolean {
   const raw = rawJSONOf(body);
   return raw !== undefined
     ? jsonDepthExceeded(raw, BODY_MAX_DEPTH) !== -1
-    : valueDepthExceeds(body, BODY_MAX_DEPTH);
+    : jsonDepth(body, BODY_MAX_DEPTH) > BODY_MAX_DEPTH;
 }
 
 /** Issues for requestObject/responseObject bodies nested deeper than kaudit accepts. */

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http";
-import { attachRawJSON, jsonDepthExceeded, rawJSONOf, valueDepthExceeds } from "@kaudit/api";
+import { attachRawJSON, jsonDepth, jsonDepthExceeded, rawJSONOf } from "@kaudit/api";
 
 // Body capture: kube-apiserver has its decoded objects at hand (audit.LogRequestObject and
 // LogResponseObject are called by the handlers); a Node middleware sees bytes instead, so it tees
@@ -196,7 +196,7 @@ export function objectTooDeep(obj: object, maxDepth: number): boolean {
   const raw = rawJSONOf(obj);
   return raw !== undefined
     ? jsonDepthExceeded(raw, maxDepth) !== -1
-    : valueDepthExceeds(obj, maxDepth);
+    : jsonDepth(obj, maxDepth) > maxDepth;
 }
 
 /** The reason recorded for a body nested deeper than `maxDepth`. */
