@@ -2,6 +2,7 @@ import { createRequire } from "node:module";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { runAnalyze } from "./cmd-analyze";
 import { runConvert } from "./cmd-convert";
+import { registerDetect } from "./cmd-detect";
 import { runExplain, runSimulate } from "./cmd-policy";
 import { runReport } from "./cmd-report";
 import { runSchema } from "./cmd-schema";
@@ -265,6 +266,7 @@ Example:
         result.code = await runReport(ctx, logs.length ? logs : ["-"], opts);
       },
     );
+  registerDetect(program, ctx, result);
 
   return program;
 }

@@ -1,6 +1,7 @@
 import { API_VERSION, upgradeEvent, validateEvent } from "@kaudit/api";
 import { legacyToEvents } from "@kaudit/legacy";
 import { PolicyError, parsePolicy } from "@kaudit/policy";
+import { checkRulesFile, isRulesFile } from "./cmd-detect";
 import type { CliContext } from "./context";
 import { CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from "./errors";
 import { kindOf, type Problem, parseDocumentText, readDocument, sniffInput } from "./input";
@@ -21,6 +22,8 @@ interface Tally {
   events: number;
   policies: number;
   rules: number;
+  /** Rules of a Falco rules file (kaudit detect's), when the file is one. */
+  falcoRules?: number;
   errors: number;
   warnings: number;
 }
@@ -264,7 +267,13 @@ export async function runValidate(
             return locator.locate(path);
           };
           const kind = kindOf(parsed.value);
-          if (options.kind === "policy" ? true : options.kind === "auto" && isPolicyKind(kind)) {
+          if (options.kind === "auto" && isRulesFile(parsed.value)) {
+            const r = checkRulesFile(text, file);
+            tally.falcoRules = r.rules;
+            for (const p of r.problems) report(p);
+          } else if (
+            options.kind === "policy" ? true : options.kind === "auto" && isPolicyKind(kind)
+          ) {
             if (options.kind === "policy" && kind !== undefined && !isPolicyKind(kind))
               report(wrongKind("policy", kind, file, at));
             else for (const p of checkPolicy(text, file, 0, tally)) report(p);
@@ -325,7 +334,9 @@ export async function runValidate(
       what.push(
         tally.policies === 1 ? `policy, ${tally.rules} rules` : `${tally.policies} policies`,
       );
-    if (tally.events > 0 || tally.policies === 0)
+    if (tally.falcoRules !== undefined)
+      what.push(`rules file, ${tally.falcoRules} k8s_audit rules`);
+    else if (tally.events > 0 || tally.policies === 0)
       what.push(`${tally.events} event${tally.events === 1 ? "" : "s"}`);
     const notes: string[] = [];
     if (tally.errors > 0) notes.push(`${tally.errors} error${tally.errors === 1 ? "" : "s"}`);
