@@ -266,6 +266,7 @@ Example:
         result.code = await runReport(ctx, logs.length ? logs : ["-"], opts);
       },
     );
+
   registerDetect(program, ctx, result);
 
   return program;
