@@ -81,7 +81,10 @@ export function parseYAMLBody(text: string, what: string): unknown {
       const problem = YAML_PROBLEMS[e.code] ?? "could not parse the document";
       throw unrecognized(what, `yaml: ${line ? `line ${line}: ` : ""}${problem}`);
     }
-    // aliases can nest deeper than the text (RangeError) or expand too far (ReferenceError)
+    // an alias to no anchor; aliases nested deeper than the text (RangeError) or expanded
+    // too far (ReferenceError)
+    if (e instanceof Error && e.message.startsWith("Unresolved alias"))
+      throw unrecognized(what, "yaml: unknown anchor referenced");
     throw unrecognized(what, "yaml: document contains excessive aliasing");
   }
   if (jsonDepth(value, MAX_JSON_BODY_DEPTH) > MAX_JSON_BODY_DEPTH)
