@@ -74,7 +74,8 @@ export function parseYAMLBody(text: string, what: string): unknown {
     );
   let value: unknown;
   try {
-    value = parseYAML(text);
+    // warnings (unknown tags) would be process warnings on the server's stderr, one per request
+    value = parseYAML(text, { logLevel: "error" });
   } catch (e) {
     if (e instanceof YAMLError) {
       const line = e.linePos?.[0]?.line;
