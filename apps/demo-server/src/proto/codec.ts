@@ -1,18 +1,18 @@
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import { KauditError } from "@kaudit/api";
-import { type FieldDef, type MessageTable, SPECIAL_MESSAGES } from "./schema";
+import { type FieldDef, type MessageTable, qualify, SPECIAL_MESSAGES } from "./schema";
 import { APPS_MESSAGES } from "./tables-apps";
 import { CORE_MESSAGES } from "./tables-core";
 import { META_MESSAGES } from "./tables-meta";
 import { REVIEW_MESSAGES } from "./tables-review";
 
 /** Every message the demo can decode and encode, by name. */
-export const MESSAGES: MessageTable = {
+export const MESSAGES: MessageTable = qualify({
   ...META_MESSAGES,
   ...CORE_MESSAGES,
   ...APPS_MESSAGES,
   ...REVIEW_MESSAGES,
-};
+});
 
 const listTables = new Map<string, readonly FieldDef[]>();
 
@@ -190,6 +190,12 @@ export function decodeMessage(bytes: Uint8Array, message: string, ctx: Ctx): unk
           at(ctx, message, no),
           true,
         );
+      if (f[3] === "x")
+        throw new ProtobufError(
+          `${ctx.kind}: ${ctx.path ? `${ctx.path}.` : ""}${f[1]}: field number ${no} (${f[1]}) of ${message} is not supported by this server`,
+          at(child(ctx, f[1]), message, no),
+          true,
+        );
       const { elem, repeated, map } = parseType(f[2]);
       const list = seen.get(no) ?? [];
       seen.set(no, list);
@@ -223,6 +229,7 @@ export function decodeMessage(bytes: Uint8Array, message: string, ctx: Ctx): unk
   const out: Record<string, unknown> = {};
   for (const f of fields) {
     const [no, json, type, shape = ""] = f;
+    if (shape === "x") continue;
     const { elem, repeated, map } = parseType(type);
     const vals = seen.get(no);
     const c = child(ctx, json);
@@ -451,7 +458,7 @@ function writeMessage(
 function collectNames(message: string, into: Set<string>): void {
   for (const [, json, type, shape] of tableOf(message) ?? []) {
     if (shape === "i") collectNames(parseType(type).elem, into);
-    else into.add(json);
+    else if (shape !== "x") into.add(json);
   }
 }
 

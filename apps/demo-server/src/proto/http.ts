@@ -24,10 +24,10 @@ export function decodeProtobufBody(buf: Buffer, expectedKind: string): Record<st
           causes: [
             {
               reason: "FieldValueNotSupported",
-              message:
-                e.fieldNumber === undefined
-                  ? e.message
-                  : `field number ${e.fieldNumber} of ${e.message_} is not known to this server`,
+              // the error's text without its "Kind: path: " prefix
+              message: e.message.startsWith(`${e.kind}: `)
+                ? e.message.slice(`${e.kind}: ${e.path || "(object)"}: `.length)
+                : e.message,
               field: e.path,
             },
           ],

@@ -1,988 +1,211 @@
-import type { MessageTable } from "./schema";
+import { type FieldDef, fields } from "./schema";
 
-/** core/v1: Namespace, Pod (PodSpec, Container, volumes, probes, affinity, status), ConfigMap, Secret, Service, ServiceAccount, Event and the messages they use. */
-export const CORE_MESSAGES: MessageTable = {
-  "core.v1.Namespace": [
-    [1, "metadata", "meta.v1.ObjectMeta"],
-    [2, "spec", "core.v1.NamespaceSpec"],
-    [3, "status", "core.v1.NamespaceStatus"],
-  ],
-  "core.v1.Pod": [
-    [1, "metadata", "meta.v1.ObjectMeta"],
-    [2, "spec", "core.v1.PodSpec"],
-    [3, "status", "core.v1.PodStatus"],
-  ],
-  "core.v1.ConfigMap": [
-    [1, "metadata", "meta.v1.ObjectMeta"],
-    [4, "immutable", "bool", "p"],
-    [2, "data", "map[string]", "o"],
-    [3, "binaryData", "map[bytes]", "o"],
-  ],
-  "core.v1.Secret": [
-    [1, "metadata", "meta.v1.ObjectMeta"],
-    [5, "immutable", "bool", "p"],
-    [2, "data", "map[bytes]", "o"],
-    [4, "stringData", "map[string]", "o"],
-    [3, "type", "string", "o"],
-  ],
-  "core.v1.Service": [
-    [1, "metadata", "meta.v1.ObjectMeta"],
-    [2, "spec", "core.v1.ServiceSpec"],
-    [3, "status", "core.v1.ServiceStatus"],
-  ],
-  "core.v1.ServiceAccount": [
-    [1, "metadata", "meta.v1.ObjectMeta"],
-    [2, "secrets", "[]core.v1.ObjectReference", "o"],
-    [3, "imagePullSecrets", "[]core.v1.LocalObjectReference", "o"],
-    [4, "automountServiceAccountToken", "bool", "p"],
-  ],
-  "core.v1.Event": [
-    [1, "metadata", "meta.v1.ObjectMeta"],
-    [2, "involvedObject", "core.v1.ObjectReference"],
-    [3, "reason", "string", "o"],
-    [4, "message", "string", "o"],
-    [5, "source", "core.v1.EventSource"],
-    [6, "firstTimestamp", "meta.v1.Time"],
-    [7, "lastTimestamp", "meta.v1.Time"],
-    [8, "count", "int32", "o"],
-    [9, "type", "string", "o"],
-    [10, "eventTime", "meta.v1.MicroTime"],
-    [11, "series", "core.v1.EventSeries", "p"],
-    [12, "action", "string", "o"],
-    [13, "related", "core.v1.ObjectReference", "p"],
-    [14, "reportingComponent", "string"],
-    [15, "reportingInstance", "string"],
-  ],
-  "core.v1.PodTemplateSpec": [
-    [1, "metadata", "meta.v1.ObjectMeta"],
-    [2, "spec", "core.v1.PodSpec"],
-  ],
-  "core.v1.NamespaceSpec": [[1, "finalizers", "[]string", "o"]],
-  "core.v1.NamespaceStatus": [
-    [1, "phase", "string", "o"],
-    [2, "conditions", "[]core.v1.NamespaceCondition", "o"],
-  ],
-  "core.v1.PodSpec": [
-    [1, "volumes", "[]core.v1.Volume", "o"],
-    [20, "initContainers", "[]core.v1.Container", "o"],
-    [2, "containers", "[]core.v1.Container"],
-    [34, "ephemeralContainers", "[]core.v1.EphemeralContainer", "o"],
-    [3, "restartPolicy", "string", "o"],
-    [4, "terminationGracePeriodSeconds", "int64", "p"],
-    [5, "activeDeadlineSeconds", "int64", "p"],
-    [6, "dnsPolicy", "string", "o"],
-    [7, "nodeSelector", "map[string]", "o"],
-    [8, "serviceAccountName", "string", "o"],
-    [9, "serviceAccount", "string", "o"],
-    [21, "automountServiceAccountToken", "bool", "p"],
-    [10, "nodeName", "string", "o"],
-    [11, "hostNetwork", "bool", "o"],
-    [12, "hostPID", "bool", "o"],
-    [13, "hostIPC", "bool", "o"],
-    [27, "shareProcessNamespace", "bool", "p"],
-    [14, "securityContext", "core.v1.PodSecurityContext", "p"],
-    [15, "imagePullSecrets", "[]core.v1.LocalObjectReference", "o"],
-    [16, "hostname", "string", "o"],
-    [17, "subdomain", "string", "o"],
-    [18, "affinity", "core.v1.Affinity", "p"],
-    [19, "schedulerName", "string", "o"],
-    [22, "tolerations", "[]core.v1.Toleration", "o"],
-    [23, "hostAliases", "[]core.v1.HostAlias", "o"],
-    [24, "priorityClassName", "string", "o"],
-    [25, "priority", "int32", "p"],
-    [26, "dnsConfig", "core.v1.PodDNSConfig", "p"],
-    [28, "readinessGates", "[]core.v1.PodReadinessGate", "o"],
-    [29, "runtimeClassName", "string", "p"],
-    [30, "enableServiceLinks", "bool", "p"],
-    [31, "preemptionPolicy", "string", "p"],
-    [32, "overhead", "map[resource.Quantity]", "o"],
-    [33, "topologySpreadConstraints", "[]core.v1.TopologySpreadConstraint", "o"],
-    [35, "setHostnameAsFQDN", "bool", "p"],
-    [36, "os", "core.v1.PodOS", "p"],
-    [37, "hostUsers", "bool", "p"],
-    [38, "schedulingGates", "[]core.v1.PodSchedulingGate", "o"],
-    [39, "resourceClaims", "[]core.v1.PodResourceClaim", "o"],
-    [40, "resources", "core.v1.ResourceRequirements", "p"],
-    [41, "hostnameOverride", "string", "p"],
-    [43, "schedulingGroup", "core.v1.PodSchedulingGroup", "p"],
-    [44, "evictionResponders", "[]core.v1.EvictionResponder", "o"],
-  ],
-  "core.v1.PodStatus": [
-    [17, "observedGeneration", "int64", "o"],
-    [1, "phase", "string", "o"],
-    [2, "conditions", "[]core.v1.PodCondition", "o"],
-    [3, "message", "string", "o"],
-    [4, "reason", "string", "o"],
-    [11, "nominatedNodeName", "string", "o"],
-    [5, "hostIP", "string", "o"],
-    [16, "hostIPs", "[]core.v1.HostIP", "o"],
-    [6, "podIP", "string", "o"],
-    [12, "podIPs", "[]core.v1.PodIP", "o"],
-    [7, "startTime", "meta.v1.Time", "p"],
-    [10, "initContainerStatuses", "[]core.v1.ContainerStatus", "o"],
-    [8, "containerStatuses", "[]core.v1.ContainerStatus", "o"],
-    [9, "qosClass", "string", "o"],
-    [13, "ephemeralContainerStatuses", "[]core.v1.ContainerStatus", "o"],
-    [14, "resize", "string", "o"],
-    [15, "resourceClaimStatuses", "[]core.v1.PodResourceClaimStatus", "o"],
-    [18, "extendedResourceClaimStatus", "core.v1.PodExtendedResourceClaimStatus", "p"],
-    [19, "allocatedResources", "map[resource.Quantity]", "o"],
-    [20, "resources", "core.v1.ResourceRequirements", "p"],
-    [
-      21,
-      "nodeAllocatableResourceClaimStatuses",
-      "[]core.v1.NodeAllocatableResourceClaimStatus",
-      "o",
-    ],
-    [22, "volumeHealth", "[]core.v1.PodVolumeHealth", "o"],
-  ],
-  "core.v1.ServiceSpec": [
-    [1, "ports", "[]core.v1.ServicePort", "o"],
-    [2, "selector", "map[string]", "o"],
-    [3, "clusterIP", "string", "o"],
-    [18, "clusterIPs", "[]string", "o"],
-    [4, "type", "string", "o"],
-    [5, "externalIPs", "[]string", "o"],
-    [7, "sessionAffinity", "string", "o"],
-    [8, "loadBalancerIP", "string", "o"],
-    [9, "loadBalancerSourceRanges", "[]string", "o"],
-    [10, "externalName", "string", "o"],
-    [11, "externalTrafficPolicy", "string", "o"],
-    [12, "healthCheckNodePort", "int32", "o"],
-    [13, "publishNotReadyAddresses", "bool", "o"],
-    [14, "sessionAffinityConfig", "core.v1.SessionAffinityConfig", "p"],
-    [19, "ipFamilies", "[]string", "o"],
-    [17, "ipFamilyPolicy", "string", "p"],
-    [20, "allocateLoadBalancerNodePorts", "bool", "p"],
-    [21, "loadBalancerClass", "string", "p"],
-    [22, "internalTrafficPolicy", "string", "p"],
-    [23, "trafficDistribution", "string", "p"],
-  ],
-  "core.v1.ServiceStatus": [
-    [1, "loadBalancer", "core.v1.LoadBalancerStatus"],
-    [2, "conditions", "[]meta.v1.Condition", "o"],
-  ],
-  "core.v1.ObjectReference": [
-    [1, "kind", "string", "o"],
-    [2, "namespace", "string", "o"],
-    [3, "name", "string", "o"],
-    [4, "uid", "string", "o"],
-    [5, "apiVersion", "string", "o"],
-    [6, "resourceVersion", "string", "o"],
-    [7, "fieldPath", "string", "o"],
-  ],
-  "core.v1.LocalObjectReference": [[1, "name", "string", "o"]],
-  "core.v1.EventSource": [
-    [1, "component", "string", "o"],
-    [2, "host", "string", "o"],
-  ],
-  "core.v1.EventSeries": [
-    [1, "count", "int32", "o"],
-    [2, "lastObservedTime", "meta.v1.MicroTime"],
-  ],
-  "core.v1.NamespaceCondition": [
-    [1, "type", "string"],
-    [2, "status", "string"],
-    [4, "lastTransitionTime", "meta.v1.Time"],
-    [5, "reason", "string", "o"],
-    [6, "message", "string", "o"],
-  ],
-  "core.v1.Volume": [
-    [1, "name", "string"],
-    [2, "volumeSource", "core.v1.VolumeSource", "i"],
-  ],
-  "core.v1.Container": [
-    [1, "name", "string"],
-    [2, "image", "string", "o"],
-    [3, "command", "[]string", "o"],
-    [4, "args", "[]string", "o"],
-    [5, "workingDir", "string", "o"],
-    [6, "ports", "[]core.v1.ContainerPort", "o"],
-    [19, "envFrom", "[]core.v1.EnvFromSource", "o"],
-    [7, "env", "[]core.v1.EnvVar", "o"],
-    [8, "resources", "core.v1.ResourceRequirements"],
-    [23, "resizePolicy", "[]core.v1.ContainerResizePolicy", "o"],
-    [24, "restartPolicy", "string", "p"],
-    [25, "restartPolicyRules", "[]core.v1.ContainerRestartRule", "o"],
-    [9, "volumeMounts", "[]core.v1.VolumeMount", "o"],
-    [21, "volumeDevices", "[]core.v1.VolumeDevice", "o"],
-    [10, "livenessProbe", "core.v1.Probe", "p"],
-    [11, "readinessProbe", "core.v1.Probe", "p"],
-    [22, "startupProbe", "core.v1.Probe", "p"],
-    [12, "lifecycle", "core.v1.Lifecycle", "p"],
-    [13, "terminationMessagePath", "string", "o"],
-    [20, "terminationMessagePolicy", "string", "o"],
-    [14, "imagePullPolicy", "string", "o"],
-    [15, "securityContext", "core.v1.SecurityContext", "p"],
-    [16, "stdin", "bool", "o"],
-    [17, "stdinOnce", "bool", "o"],
-    [18, "tty", "bool", "o"],
-  ],
-  "core.v1.EphemeralContainer": [
-    [1, "ephemeralContainerCommon", "core.v1.EphemeralContainerCommon", "i"],
-    [2, "targetContainerName", "string", "o"],
-  ],
-  "core.v1.PodSecurityContext": [
-    [1, "seLinuxOptions", "core.v1.SELinuxOptions", "p"],
-    [8, "windowsOptions", "core.v1.WindowsSecurityContextOptions", "p"],
-    [2, "runAsUser", "int64", "p"],
-    [6, "runAsGroup", "int64", "p"],
-    [3, "runAsNonRoot", "bool", "p"],
-    [4, "supplementalGroups", "[]int64", "o"],
-    [12, "supplementalGroupsPolicy", "string", "p"],
-    [5, "fsGroup", "int64", "p"],
-    [7, "sysctls", "[]core.v1.Sysctl", "o"],
-    [9, "fsGroupChangePolicy", "string", "p"],
-    [10, "seccompProfile", "core.v1.SeccompProfile", "p"],
-    [11, "appArmorProfile", "core.v1.AppArmorProfile", "p"],
-    [13, "seLinuxChangePolicy", "string", "p"],
-  ],
-  "core.v1.Affinity": [
-    [1, "nodeAffinity", "core.v1.NodeAffinity", "p"],
-    [2, "podAffinity", "core.v1.PodAffinity", "p"],
-    [3, "podAntiAffinity", "core.v1.PodAntiAffinity", "p"],
-  ],
-  "core.v1.Toleration": [
-    [1, "key", "string", "o"],
-    [2, "operator", "string", "o"],
-    [3, "value", "string", "o"],
-    [4, "effect", "string", "o"],
-    [5, "tolerationSeconds", "int64", "p"],
-  ],
-  "core.v1.HostAlias": [
-    [1, "ip", "string"],
-    [2, "hostnames", "[]string", "o"],
-  ],
-  "core.v1.PodDNSConfig": [
-    [1, "nameservers", "[]string", "o"],
-    [2, "searches", "[]string", "o"],
-    [3, "options", "[]core.v1.PodDNSConfigOption", "o"],
-  ],
-  "core.v1.PodReadinessGate": [[1, "conditionType", "string"]],
-  "core.v1.TopologySpreadConstraint": [
-    [1, "maxSkew", "int32"],
-    [2, "topologyKey", "string"],
-    [3, "whenUnsatisfiable", "string"],
-    [4, "labelSelector", "meta.v1.LabelSelector", "p"],
-    [5, "minDomains", "int32", "p"],
-    [6, "nodeAffinityPolicy", "string", "p"],
-    [7, "nodeTaintsPolicy", "string", "p"],
-    [8, "matchLabelKeys", "[]string", "o"],
-  ],
-  "core.v1.PodOS": [[1, "name", "string"]],
-  "core.v1.PodSchedulingGate": [[1, "name", "string"]],
-  "core.v1.PodResourceClaim": [
-    [1, "name", "string"],
-    [3, "resourceClaimName", "string", "p"],
-    [4, "resourceClaimTemplateName", "string", "p"],
-  ],
-  "core.v1.ResourceRequirements": [
-    [1, "limits", "map[resource.Quantity]", "o"],
-    [2, "requests", "map[resource.Quantity]", "o"],
-    [3, "claims", "[]core.v1.ResourceClaim", "o"],
-  ],
-  "core.v1.PodSchedulingGroup": [[1, "podGroupName", "string", "p"]],
-  "core.v1.EvictionResponder": [
-    [1, "name", "string"],
-    [2, "priority", "int32", "p"],
-  ],
-  "core.v1.PodCondition": [
-    [1, "type", "string"],
-    [7, "observedGeneration", "int64", "o"],
-    [2, "status", "string"],
-    [3, "lastProbeTime", "meta.v1.Time"],
-    [4, "lastTransitionTime", "meta.v1.Time"],
-    [5, "reason", "string", "o"],
-    [6, "message", "string", "o"],
-  ],
-  "core.v1.HostIP": [[1, "ip", "string"]],
-  "core.v1.PodIP": [[1, "ip", "string"]],
-  "core.v1.ContainerStatus": [
-    [1, "name", "string"],
-    [2, "state", "core.v1.ContainerState"],
-    [3, "lastState", "core.v1.ContainerState"],
-    [4, "ready", "bool"],
-    [5, "restartCount", "int32"],
-    [6, "image", "string"],
-    [7, "imageID", "string"],
-    [8, "containerID", "string", "o"],
-    [9, "started", "bool", "p"],
-    [10, "allocatedResources", "map[resource.Quantity]", "o"],
-    [11, "resources", "core.v1.ResourceRequirements", "p"],
-    [12, "volumeMounts", "[]core.v1.VolumeMountStatus", "o"],
-    [13, "user", "core.v1.ContainerUser", "p"],
-    [14, "allocatedResourcesStatus", "[]core.v1.ResourceStatus", "o"],
-    [15, "stopSignal", "string", "p"],
-  ],
-  "core.v1.PodResourceClaimStatus": [
-    [1, "name", "string"],
-    [2, "resourceClaimName", "string", "p"],
-  ],
-  "core.v1.PodExtendedResourceClaimStatus": [
-    [1, "requestMappings", "[]core.v1.ContainerExtendedResourceRequest"],
-    [2, "resourceClaimName", "string"],
-  ],
-  "core.v1.NodeAllocatableResourceClaimStatus": [
-    [1, "resourceClaimName", "string"],
-    [2, "containers", "[]string", "o"],
-    [4, "mapping", "[]core.v1.NodeAllocatableMappedResources", "o"],
-    [5, "overhead", "[]core.v1.NodeAllocatableOverheadResources", "o"],
-  ],
-  "core.v1.PodVolumeHealth": [
-    [1, "name", "string"],
-    [2, "healthConditions", "[]core.v1.VolumeHealthCondition", "o"],
-    [3, "lastTransitionTime", "meta.v1.Time"],
-  ],
-  "core.v1.ServicePort": [
-    [1, "name", "string", "o"],
-    [2, "protocol", "string", "o"],
-    [6, "appProtocol", "string", "p"],
-    [3, "port", "int32"],
-    [4, "targetPort", "intstr.IntOrString"],
-    [5, "nodePort", "int32", "o"],
-  ],
-  "core.v1.SessionAffinityConfig": [[1, "clientIP", "core.v1.ClientIPConfig", "p"]],
-  "core.v1.LoadBalancerStatus": [[1, "ingress", "[]core.v1.LoadBalancerIngress", "o"]],
-  "core.v1.VolumeSource": [
-    [1, "hostPath", "core.v1.HostPathVolumeSource", "p"],
-    [2, "emptyDir", "core.v1.EmptyDirVolumeSource", "p"],
-    [3, "gcePersistentDisk", "core.v1.GCEPersistentDiskVolumeSource", "p"],
-    [4, "awsElasticBlockStore", "core.v1.AWSElasticBlockStoreVolumeSource", "p"],
-    [5, "gitRepo", "core.v1.GitRepoVolumeSource", "p"],
-    [6, "secret", "core.v1.SecretVolumeSource", "p"],
-    [7, "nfs", "core.v1.NFSVolumeSource", "p"],
-    [8, "iscsi", "core.v1.ISCSIVolumeSource", "p"],
-    [9, "glusterfs", "core.v1.GlusterfsVolumeSource", "p"],
-    [10, "persistentVolumeClaim", "core.v1.PersistentVolumeClaimVolumeSource", "p"],
-    [11, "rbd", "core.v1.RBDVolumeSource", "p"],
-    [12, "flexVolume", "core.v1.FlexVolumeSource", "p"],
-    [13, "cinder", "core.v1.CinderVolumeSource", "p"],
-    [14, "cephfs", "core.v1.CephFSVolumeSource", "p"],
-    [15, "flocker", "core.v1.FlockerVolumeSource", "p"],
-    [16, "downwardAPI", "core.v1.DownwardAPIVolumeSource", "p"],
-    [17, "fc", "core.v1.FCVolumeSource", "p"],
-    [18, "azureFile", "core.v1.AzureFileVolumeSource", "p"],
-    [19, "configMap", "core.v1.ConfigMapVolumeSource", "p"],
-    [20, "vsphereVolume", "core.v1.VsphereVirtualDiskVolumeSource", "p"],
-    [21, "quobyte", "core.v1.QuobyteVolumeSource", "p"],
-    [22, "azureDisk", "core.v1.AzureDiskVolumeSource", "p"],
-    [23, "photonPersistentDisk", "core.v1.PhotonPersistentDiskVolumeSource", "p"],
-    [26, "projected", "core.v1.ProjectedVolumeSource", "p"],
-    [24, "portworxVolume", "core.v1.PortworxVolumeSource", "p"],
-    [25, "scaleIO", "core.v1.ScaleIOVolumeSource", "p"],
-    [27, "storageos", "core.v1.StorageOSVolumeSource", "p"],
-    [28, "csi", "core.v1.CSIVolumeSource", "p"],
-    [29, "ephemeral", "core.v1.EphemeralVolumeSource", "p"],
-    [30, "image", "core.v1.ImageVolumeSource", "p"],
-  ],
-  "core.v1.ContainerPort": [
-    [1, "name", "string", "o"],
-    [2, "hostPort", "int32", "o"],
-    [3, "containerPort", "int32"],
-    [4, "protocol", "string", "o"],
-    [5, "hostIP", "string", "o"],
-  ],
-  "core.v1.EnvFromSource": [
-    [1, "prefix", "string", "o"],
-    [2, "configMapRef", "core.v1.ConfigMapEnvSource", "p"],
-    [3, "secretRef", "core.v1.SecretEnvSource", "p"],
-  ],
-  "core.v1.EnvVar": [
-    [1, "name", "string"],
-    [2, "value", "string", "o"],
-    [3, "valueFrom", "core.v1.EnvVarSource", "p"],
-  ],
-  "core.v1.ContainerResizePolicy": [
-    [1, "resourceName", "string"],
-    [2, "restartPolicy", "string"],
-  ],
-  "core.v1.ContainerRestartRule": [
-    [1, "action", "string", "o"],
-    [2, "exitCodes", "core.v1.ContainerRestartRuleOnExitCodes", "p"],
-  ],
-  "core.v1.VolumeMount": [
-    [1, "name", "string"],
-    [2, "readOnly", "bool", "o"],
-    [7, "recursiveReadOnly", "string", "p"],
-    [3, "mountPath", "string"],
-    [4, "subPath", "string", "o"],
-    [5, "mountPropagation", "string", "p"],
-    [6, "subPathExpr", "string", "o"],
-    [8, "bindMountOptions", "[]string", "o"],
-  ],
-  "core.v1.VolumeDevice": [
-    [1, "name", "string"],
-    [2, "devicePath", "string"],
-  ],
-  "core.v1.Probe": [
-    [1, "handler", "core.v1.ProbeHandler", "i"],
-    [2, "initialDelaySeconds", "int32", "o"],
-    [3, "timeoutSeconds", "int32", "o"],
-    [4, "periodSeconds", "int32", "o"],
-    [5, "successThreshold", "int32", "o"],
-    [6, "failureThreshold", "int32", "o"],
-    [7, "terminationGracePeriodSeconds", "int64", "p"],
-  ],
-  "core.v1.Lifecycle": [
-    [1, "postStart", "core.v1.LifecycleHandler", "p"],
-    [2, "preStop", "core.v1.LifecycleHandler", "p"],
-    [3, "stopSignal", "string", "p"],
-  ],
-  "core.v1.SecurityContext": [
-    [1, "capabilities", "core.v1.Capabilities", "p"],
-    [2, "privileged", "bool", "p"],
-    [3, "seLinuxOptions", "core.v1.SELinuxOptions", "p"],
-    [10, "windowsOptions", "core.v1.WindowsSecurityContextOptions", "p"],
-    [4, "runAsUser", "int64", "p"],
-    [8, "runAsGroup", "int64", "p"],
-    [5, "runAsNonRoot", "bool", "p"],
-    [6, "readOnlyRootFilesystem", "bool", "p"],
-    [7, "allowPrivilegeEscalation", "bool", "p"],
-    [9, "procMount", "string", "p"],
-    [11, "seccompProfile", "core.v1.SeccompProfile", "p"],
-    [12, "appArmorProfile", "core.v1.AppArmorProfile", "p"],
-  ],
-  "core.v1.EphemeralContainerCommon": [
-    [1, "name", "string"],
-    [2, "image", "string", "o"],
-    [3, "command", "[]string", "o"],
-    [4, "args", "[]string", "o"],
-    [5, "workingDir", "string", "o"],
-    [6, "ports", "[]core.v1.ContainerPort", "o"],
-    [19, "envFrom", "[]core.v1.EnvFromSource", "o"],
-    [7, "env", "[]core.v1.EnvVar", "o"],
-    [8, "resources", "core.v1.ResourceRequirements"],
-    [23, "resizePolicy", "[]core.v1.ContainerResizePolicy", "o"],
-    [24, "restartPolicy", "string", "p"],
-    [25, "restartPolicyRules", "[]core.v1.ContainerRestartRule", "o"],
-    [9, "volumeMounts", "[]core.v1.VolumeMount", "o"],
-    [21, "volumeDevices", "[]core.v1.VolumeDevice", "o"],
-    [10, "livenessProbe", "core.v1.Probe", "p"],
-    [11, "readinessProbe", "core.v1.Probe", "p"],
-    [22, "startupProbe", "core.v1.Probe", "p"],
-    [12, "lifecycle", "core.v1.Lifecycle", "p"],
-    [13, "terminationMessagePath", "string", "o"],
-    [20, "terminationMessagePolicy", "string", "o"],
-    [14, "imagePullPolicy", "string", "o"],
-    [15, "securityContext", "core.v1.SecurityContext", "p"],
-    [16, "stdin", "bool", "o"],
-    [17, "stdinOnce", "bool", "o"],
-    [18, "tty", "bool", "o"],
-  ],
-  "core.v1.SELinuxOptions": [
-    [1, "user", "string", "o"],
-    [2, "role", "string", "o"],
-    [3, "type", "string", "o"],
-    [4, "level", "string", "o"],
-  ],
-  "core.v1.WindowsSecurityContextOptions": [
-    [1, "gmsaCredentialSpecName", "string", "p"],
-    [2, "gmsaCredentialSpec", "string", "p"],
-    [3, "runAsUserName", "string", "p"],
-    [4, "hostProcess", "bool", "p"],
-  ],
-  "core.v1.Sysctl": [
-    [1, "name", "string"],
-    [2, "value", "string"],
-  ],
-  "core.v1.SeccompProfile": [
-    [1, "type", "string"],
-    [2, "localhostProfile", "string", "p"],
-  ],
-  "core.v1.AppArmorProfile": [
-    [1, "type", "string"],
-    [2, "localhostProfile", "string", "p"],
-  ],
-  "core.v1.NodeAffinity": [
-    [1, "requiredDuringSchedulingIgnoredDuringExecution", "core.v1.NodeSelector", "p"],
-    [
-      2,
-      "preferredDuringSchedulingIgnoredDuringExecution",
-      "[]core.v1.PreferredSchedulingTerm",
-      "o",
-    ],
-  ],
-  "core.v1.PodAffinity": [
-    [1, "requiredDuringSchedulingIgnoredDuringExecution", "[]core.v1.PodAffinityTerm", "o"],
-    [
-      2,
-      "preferredDuringSchedulingIgnoredDuringExecution",
-      "[]core.v1.WeightedPodAffinityTerm",
-      "o",
-    ],
-  ],
-  "core.v1.PodAntiAffinity": [
-    [1, "requiredDuringSchedulingIgnoredDuringExecution", "[]core.v1.PodAffinityTerm", "o"],
-    [
-      2,
-      "preferredDuringSchedulingIgnoredDuringExecution",
-      "[]core.v1.WeightedPodAffinityTerm",
-      "o",
-    ],
-  ],
-  "core.v1.PodDNSConfigOption": [
-    [1, "name", "string", "o"],
-    [2, "value", "string", "p"],
-  ],
-  "core.v1.ResourceClaim": [
-    [1, "name", "string"],
-    [2, "request", "string", "o"],
-  ],
-  "core.v1.ContainerState": [
-    [1, "waiting", "core.v1.ContainerStateWaiting", "p"],
-    [2, "running", "core.v1.ContainerStateRunning", "p"],
-    [3, "terminated", "core.v1.ContainerStateTerminated", "p"],
-  ],
-  "core.v1.VolumeMountStatus": [
-    [1, "name", "string"],
-    [2, "mountPath", "string"],
-    [3, "readOnly", "bool", "o"],
-    [4, "recursiveReadOnly", "string", "p"],
-    [5, "volumeStatus", "core.v1.VolumeStatus", "p"],
-  ],
-  "core.v1.ContainerUser": [[1, "linux", "core.v1.LinuxContainerUser", "p"]],
-  "core.v1.ResourceStatus": [
-    [1, "name", "string"],
-    [2, "resources", "[]core.v1.ResourceHealth", "o"],
-  ],
-  "core.v1.ContainerExtendedResourceRequest": [
-    [1, "containerName", "string"],
-    [2, "resourceName", "string"],
-    [3, "requestName", "string"],
-  ],
-  "core.v1.NodeAllocatableMappedResources": [
-    [1, "name", "string"],
-    [2, "quantity", "resource.Quantity", "p"],
-  ],
-  "core.v1.NodeAllocatableOverheadResources": [
-    [1, "name", "string"],
-    [2, "perPod", "resource.Quantity", "p"],
-    [3, "perContainer", "resource.Quantity", "p"],
-  ],
-  "core.v1.VolumeHealthCondition": [
-    [1, "status", "string"],
-    [2, "reason", "string"],
-    [3, "message", "string", "o"],
-  ],
-  "core.v1.ClientIPConfig": [[1, "timeoutSeconds", "int32", "p"]],
-  "core.v1.LoadBalancerIngress": [
-    [1, "ip", "string", "o"],
-    [2, "hostname", "string", "o"],
-    [3, "ipMode", "string", "p"],
-    [4, "ports", "[]core.v1.PortStatus", "o"],
-  ],
-  "core.v1.HostPathVolumeSource": [
-    [1, "path", "string"],
-    [2, "type", "string", "p"],
-  ],
-  "core.v1.EmptyDirVolumeSource": [
-    [1, "medium", "string", "o"],
-    [2, "sizeLimit", "resource.Quantity", "p"],
-    [3, "mode", "int32", "p"],
-  ],
-  "core.v1.GCEPersistentDiskVolumeSource": [
-    [1, "pdName", "string"],
-    [2, "fsType", "string", "o"],
-    [3, "partition", "int32", "o"],
-    [4, "readOnly", "bool", "o"],
-  ],
-  "core.v1.AWSElasticBlockStoreVolumeSource": [
-    [1, "volumeID", "string"],
-    [2, "fsType", "string", "o"],
-    [3, "partition", "int32", "o"],
-    [4, "readOnly", "bool", "o"],
-  ],
-  "core.v1.GitRepoVolumeSource": [
-    [1, "repository", "string"],
-    [2, "revision", "string", "o"],
-    [3, "directory", "string", "o"],
-  ],
-  "core.v1.SecretVolumeSource": [
-    [1, "secretName", "string", "o"],
-    [2, "items", "[]core.v1.KeyToPath", "o"],
-    [3, "defaultMode", "int32", "p"],
-    [4, "optional", "bool", "p"],
-    [5, "defaultUser", "int64", "p"],
-  ],
-  "core.v1.NFSVolumeSource": [
-    [1, "server", "string"],
-    [2, "path", "string"],
-    [3, "readOnly", "bool", "o"],
-  ],
-  "core.v1.ISCSIVolumeSource": [
-    [1, "targetPortal", "string"],
-    [2, "iqn", "string"],
-    [3, "lun", "int32"],
-    [4, "iscsiInterface", "string", "o"],
-    [5, "fsType", "string", "o"],
-    [6, "readOnly", "bool", "o"],
-    [7, "portals", "[]string", "o"],
-    [8, "chapAuthDiscovery", "bool", "o"],
-    [11, "chapAuthSession", "bool", "o"],
-    [10, "secretRef", "core.v1.LocalObjectReference", "p"],
-    [12, "initiatorName", "string", "p"],
-  ],
-  "core.v1.GlusterfsVolumeSource": [
-    [1, "endpoints", "string"],
-    [2, "path", "string"],
-    [3, "readOnly", "bool", "o"],
-  ],
-  "core.v1.PersistentVolumeClaimVolumeSource": [
-    [1, "claimName", "string"],
-    [2, "readOnly", "bool", "o"],
-  ],
-  "core.v1.RBDVolumeSource": [
-    [1, "monitors", "[]string"],
-    [2, "image", "string"],
-    [3, "fsType", "string", "o"],
-    [4, "pool", "string", "o"],
-    [5, "user", "string", "o"],
-    [6, "keyring", "string", "o"],
-    [7, "secretRef", "core.v1.LocalObjectReference", "p"],
-    [8, "readOnly", "bool", "o"],
-  ],
-  "core.v1.FlexVolumeSource": [
-    [1, "driver", "string"],
-    [2, "fsType", "string", "o"],
-    [3, "secretRef", "core.v1.LocalObjectReference", "p"],
-    [4, "readOnly", "bool", "o"],
-    [5, "options", "map[string]", "o"],
-  ],
-  "core.v1.CinderVolumeSource": [
-    [1, "volumeID", "string"],
-    [2, "fsType", "string", "o"],
-    [3, "readOnly", "bool", "o"],
-    [4, "secretRef", "core.v1.LocalObjectReference", "p"],
-  ],
-  "core.v1.CephFSVolumeSource": [
-    [1, "monitors", "[]string"],
-    [2, "path", "string", "o"],
-    [3, "user", "string", "o"],
-    [4, "secretFile", "string", "o"],
-    [5, "secretRef", "core.v1.LocalObjectReference", "p"],
-    [6, "readOnly", "bool", "o"],
-  ],
-  "core.v1.FlockerVolumeSource": [
-    [1, "datasetName", "string", "o"],
-    [2, "datasetUUID", "string", "o"],
-  ],
-  "core.v1.DownwardAPIVolumeSource": [
-    [1, "items", "[]core.v1.DownwardAPIVolumeFile", "o"],
-    [2, "defaultMode", "int32", "p"],
-    [3, "defaultUser", "int64", "p"],
-  ],
-  "core.v1.FCVolumeSource": [
-    [1, "targetWWNs", "[]string", "o"],
-    [2, "lun", "int32", "p"],
-    [3, "fsType", "string", "o"],
-    [4, "readOnly", "bool", "o"],
-    [5, "wwids", "[]string", "o"],
-  ],
-  "core.v1.AzureFileVolumeSource": [
-    [1, "secretName", "string"],
-    [2, "shareName", "string"],
-    [3, "readOnly", "bool", "o"],
-  ],
-  "core.v1.ConfigMapVolumeSource": [
-    [1, "localObjectReference", "core.v1.LocalObjectReference", "i"],
-    [2, "items", "[]core.v1.KeyToPath", "o"],
-    [3, "defaultMode", "int32", "p"],
-    [4, "optional", "bool", "p"],
-    [5, "defaultUser", "int64", "p"],
-  ],
-  "core.v1.VsphereVirtualDiskVolumeSource": [
-    [1, "volumePath", "string"],
-    [2, "fsType", "string", "o"],
-    [3, "storagePolicyName", "string", "o"],
-    [4, "storagePolicyID", "string", "o"],
-  ],
-  "core.v1.QuobyteVolumeSource": [
-    [1, "registry", "string"],
-    [2, "volume", "string"],
-    [3, "readOnly", "bool", "o"],
-    [4, "user", "string", "o"],
-    [5, "group", "string", "o"],
-    [6, "tenant", "string", "o"],
-  ],
-  "core.v1.AzureDiskVolumeSource": [
-    [1, "diskName", "string"],
-    [2, "diskURI", "string"],
-    [3, "cachingMode", "string", "p"],
-    [4, "fsType", "string", "p"],
-    [5, "readOnly", "bool", "p"],
-    [6, "kind", "string", "p"],
-  ],
-  "core.v1.PhotonPersistentDiskVolumeSource": [
-    [1, "pdID", "string"],
-    [2, "fsType", "string", "o"],
-  ],
-  "core.v1.ProjectedVolumeSource": [
-    [1, "sources", "[]core.v1.VolumeProjection"],
-    [2, "defaultMode", "int32", "p"],
-    [3, "defaultUser", "int64", "p"],
-  ],
-  "core.v1.PortworxVolumeSource": [
-    [1, "volumeID", "string"],
-    [2, "fsType", "string", "o"],
-    [3, "readOnly", "bool", "o"],
-  ],
-  "core.v1.ScaleIOVolumeSource": [
-    [1, "gateway", "string"],
-    [2, "system", "string"],
-    [3, "secretRef", "core.v1.LocalObjectReference", "p"],
-    [4, "sslEnabled", "bool", "o"],
-    [5, "protectionDomain", "string", "o"],
-    [6, "storagePool", "string", "o"],
-    [7, "storageMode", "string", "o"],
-    [8, "volumeName", "string", "o"],
-    [9, "fsType", "string", "o"],
-    [10, "readOnly", "bool", "o"],
-  ],
-  "core.v1.StorageOSVolumeSource": [
-    [1, "volumeName", "string", "o"],
-    [2, "volumeNamespace", "string", "o"],
-    [3, "fsType", "string", "o"],
-    [4, "readOnly", "bool", "o"],
-    [5, "secretRef", "core.v1.LocalObjectReference", "p"],
-  ],
-  "core.v1.CSIVolumeSource": [
-    [1, "driver", "string"],
-    [2, "readOnly", "bool", "p"],
-    [3, "fsType", "string", "p"],
-    [4, "volumeAttributes", "map[string]", "o"],
-    [5, "nodePublishSecretRef", "core.v1.LocalObjectReference", "p"],
-  ],
-  "core.v1.EphemeralVolumeSource": [
-    [1, "volumeClaimTemplate", "core.v1.PersistentVolumeClaimTemplate", "p"],
-  ],
-  "core.v1.ImageVolumeSource": [
-    [1, "reference", "string", "o"],
-    [2, "pullPolicy", "string", "o"],
-  ],
-  "core.v1.ConfigMapEnvSource": [
-    [1, "localObjectReference", "core.v1.LocalObjectReference", "i"],
-    [2, "optional", "bool", "p"],
-  ],
-  "core.v1.SecretEnvSource": [
-    [1, "localObjectReference", "core.v1.LocalObjectReference", "i"],
-    [2, "optional", "bool", "p"],
-  ],
-  "core.v1.EnvVarSource": [
-    [1, "fieldRef", "core.v1.ObjectFieldSelector", "p"],
-    [2, "resourceFieldRef", "core.v1.ResourceFieldSelector", "p"],
-    [3, "configMapKeyRef", "core.v1.ConfigMapKeySelector", "p"],
-    [4, "secretKeyRef", "core.v1.SecretKeySelector", "p"],
-    [5, "fileKeyRef", "core.v1.FileKeySelector", "p"],
-  ],
-  "core.v1.ContainerRestartRuleOnExitCodes": [
-    [1, "operator", "string", "o"],
-    [2, "values", "[]int32", "o"],
-  ],
-  "core.v1.ProbeHandler": [
-    [1, "exec", "core.v1.ExecAction", "p"],
-    [2, "httpGet", "core.v1.HTTPGetAction", "p"],
-    [3, "tcpSocket", "core.v1.TCPSocketAction", "p"],
-    [4, "grpc", "core.v1.GRPCAction", "p"],
-  ],
-  "core.v1.LifecycleHandler": [
-    [1, "exec", "core.v1.ExecAction", "p"],
-    [2, "httpGet", "core.v1.HTTPGetAction", "p"],
-    [3, "tcpSocket", "core.v1.TCPSocketAction", "p"],
-    [4, "sleep", "core.v1.SleepAction", "p"],
-  ],
-  "core.v1.Capabilities": [
-    [1, "add", "[]string", "o"],
-    [2, "drop", "[]string", "o"],
-  ],
-  "core.v1.NodeSelector": [[1, "nodeSelectorTerms", "[]core.v1.NodeSelectorTerm"]],
-  "core.v1.PreferredSchedulingTerm": [
-    [1, "weight", "int32"],
-    [2, "preference", "core.v1.NodeSelectorTerm"],
-  ],
-  "core.v1.PodAffinityTerm": [
-    [1, "labelSelector", "meta.v1.LabelSelector", "p"],
-    [2, "namespaces", "[]string", "o"],
-    [3, "topologyKey", "string"],
-    [4, "namespaceSelector", "meta.v1.LabelSelector", "p"],
-    [5, "matchLabelKeys", "[]string", "o"],
-    [6, "mismatchLabelKeys", "[]string", "o"],
-  ],
-  "core.v1.WeightedPodAffinityTerm": [
-    [1, "weight", "int32"],
-    [2, "podAffinityTerm", "core.v1.PodAffinityTerm"],
-  ],
-  "core.v1.ContainerStateWaiting": [
-    [1, "reason", "string", "o"],
-    [2, "message", "string", "o"],
-  ],
-  "core.v1.ContainerStateRunning": [[1, "startedAt", "meta.v1.Time"]],
-  "core.v1.ContainerStateTerminated": [
-    [1, "exitCode", "int32"],
-    [2, "signal", "int32", "o"],
-    [3, "reason", "string", "o"],
-    [4, "message", "string", "o"],
-    [5, "startedAt", "meta.v1.Time"],
-    [6, "finishedAt", "meta.v1.Time"],
-    [7, "containerID", "string", "o"],
-  ],
-  "core.v1.VolumeStatus": [[1, "image", "core.v1.ImageVolumeStatus", "p"]],
-  "core.v1.LinuxContainerUser": [
-    [1, "uid", "int64"],
-    [2, "gid", "int64"],
-    [3, "supplementalGroups", "[]int64", "o"],
-  ],
-  "core.v1.ResourceHealth": [
-    [1, "resourceID", "string"],
-    [2, "health", "string", "o"],
-    [6, "message", "string", "p"],
-  ],
-  "core.v1.PortStatus": [
-    [1, "port", "int32"],
-    [2, "protocol", "string"],
-    [3, "error", "string", "p"],
-  ],
-  "core.v1.KeyToPath": [
-    [1, "key", "string"],
-    [2, "path", "string"],
-    [3, "mode", "int32", "p"],
-    [4, "user", "int64", "p"],
-  ],
-  "core.v1.DownwardAPIVolumeFile": [
-    [1, "path", "string"],
-    [2, "fieldRef", "core.v1.ObjectFieldSelector", "p"],
-    [3, "resourceFieldRef", "core.v1.ResourceFieldSelector", "p"],
-    [4, "mode", "int32", "p"],
-    [5, "user", "int64", "p"],
-  ],
-  "core.v1.VolumeProjection": [
-    [1, "secret", "core.v1.SecretProjection", "p"],
-    [2, "downwardAPI", "core.v1.DownwardAPIProjection", "p"],
-    [3, "configMap", "core.v1.ConfigMapProjection", "p"],
-    [4, "serviceAccountToken", "core.v1.ServiceAccountTokenProjection", "p"],
-    [5, "clusterTrustBundle", "core.v1.ClusterTrustBundleProjection", "p"],
-    [6, "podCertificate", "core.v1.PodCertificateProjection", "p"],
-  ],
-  "core.v1.PersistentVolumeClaimTemplate": [
-    [1, "metadata", "meta.v1.ObjectMeta"],
-    [2, "spec", "core.v1.PersistentVolumeClaimSpec"],
-  ],
-  "core.v1.ObjectFieldSelector": [
-    [1, "apiVersion", "string", "o"],
-    [2, "fieldPath", "string"],
-  ],
-  "core.v1.ResourceFieldSelector": [
-    [1, "containerName", "string", "o"],
-    [2, "resource", "string"],
-    [3, "divisor", "resource.Quantity"],
-  ],
-  "core.v1.ConfigMapKeySelector": [
-    [1, "localObjectReference", "core.v1.LocalObjectReference", "i"],
-    [2, "key", "string"],
-    [3, "optional", "bool", "p"],
-  ],
-  "core.v1.SecretKeySelector": [
-    [1, "localObjectReference", "core.v1.LocalObjectReference", "i"],
-    [2, "key", "string"],
-    [3, "optional", "bool", "p"],
-  ],
-  "core.v1.FileKeySelector": [
-    [1, "volumeName", "string"],
-    [2, "path", "string"],
-    [3, "key", "string"],
-    [4, "optional", "bool", "p"],
-  ],
-  "core.v1.ExecAction": [[1, "command", "[]string", "o"]],
-  "core.v1.HTTPGetAction": [
-    [1, "path", "string", "o"],
-    [2, "port", "intstr.IntOrString"],
-    [3, "host", "string", "o"],
-    [4, "scheme", "string", "o"],
-    [5, "httpHeaders", "[]core.v1.HTTPHeader", "o"],
-    [6, "protocol", "string", "p"],
-  ],
-  "core.v1.TCPSocketAction": [
-    [1, "port", "intstr.IntOrString"],
-    [2, "host", "string", "o"],
-  ],
-  "core.v1.GRPCAction": [
-    [1, "port", "int32"],
-    [2, "service", "string", "p"],
-    [3, "mode", "string", "p"],
-  ],
-  "core.v1.SleepAction": [[1, "seconds", "int64"]],
-  "core.v1.NodeSelectorTerm": [
-    [1, "matchExpressions", "[]core.v1.NodeSelectorRequirement", "o"],
-    [2, "matchFields", "[]core.v1.NodeSelectorRequirement", "o"],
-  ],
-  "core.v1.ImageVolumeStatus": [[1, "imageRef", "string", "o"]],
-  "core.v1.SecretProjection": [
-    [1, "localObjectReference", "core.v1.LocalObjectReference", "i"],
-    [2, "items", "[]core.v1.KeyToPath", "o"],
-    [4, "optional", "bool", "p"],
-  ],
-  "core.v1.DownwardAPIProjection": [[1, "items", "[]core.v1.DownwardAPIVolumeFile", "o"]],
-  "core.v1.ConfigMapProjection": [
-    [1, "localObjectReference", "core.v1.LocalObjectReference", "i"],
-    [2, "items", "[]core.v1.KeyToPath", "o"],
-    [4, "optional", "bool", "p"],
-  ],
-  "core.v1.ServiceAccountTokenProjection": [
-    [1, "audience", "string", "o"],
-    [2, "expirationSeconds", "int64", "p"],
-    [3, "path", "string"],
-    [4, "user", "int64", "p"],
-  ],
-  "core.v1.ClusterTrustBundleProjection": [
-    [1, "name", "string", "p"],
-    [2, "signerName", "string", "p"],
-    [3, "labelSelector", "meta.v1.LabelSelector", "p"],
-    [5, "optional", "bool", "p"],
-    [4, "path", "string"],
-    [6, "user", "int64", "p"],
-  ],
-  "core.v1.PodCertificateProjection": [
-    [1, "signerName", "string", "o"],
-    [2, "keyType", "string", "o"],
-    [3, "maxExpirationSeconds", "int32", "p"],
-    [4, "credentialBundlePath", "string", "o"],
-    [5, "keyPath", "string", "o"],
-    [6, "certificateChainPath", "string", "o"],
-    [7, "userAnnotations", "map[string]", "o"],
-    [8, "user", "int64", "p"],
-  ],
-  "core.v1.PersistentVolumeClaimSpec": [
-    [1, "accessModes", "[]string", "o"],
-    [4, "selector", "meta.v1.LabelSelector", "p"],
-    [2, "resources", "core.v1.VolumeResourceRequirements"],
-    [3, "volumeName", "string", "o"],
-    [5, "storageClassName", "string", "p"],
-    [6, "volumeMode", "string", "p"],
-    [7, "dataSource", "core.v1.TypedLocalObjectReference", "p"],
-    [8, "dataSourceRef", "core.v1.TypedObjectReference", "p"],
-    [9, "volumeAttributesClassName", "string", "p"],
-  ],
-  "core.v1.HTTPHeader": [
-    [1, "name", "string"],
-    [2, "value", "string"],
-  ],
-  "core.v1.NodeSelectorRequirement": [
-    [1, "key", "string"],
-    [2, "operator", "string"],
-    [3, "values", "[]string", "o"],
-  ],
-  "core.v1.VolumeResourceRequirements": [
-    [1, "limits", "map[resource.Quantity]", "o"],
-    [2, "requests", "map[resource.Quantity]", "o"],
-  ],
-  "core.v1.TypedLocalObjectReference": [
-    [1, "apiGroup", "string", "p"],
-    [2, "kind", "string"],
-    [3, "name", "string"],
-  ],
-  "core.v1.TypedObjectReference": [
-    [1, "apiGroup", "string", "p"],
-    [2, "kind", "string"],
-    [3, "name", "string"],
-    [4, "namespace", "string", "p"],
-  ],
+const m = (spec: string) => fields("core.v1", spec);
+
+/**
+ * core/v1: Namespace, ConfigMap, Secret, ServiceAccount, Service, Event, Pod and what they use.
+ * Pod specs cover containers (ports, env, resources, mounts, probes, lifecycle, security
+ * context), the common volume sources and scheduling basics; fields marked `-` (affinity,
+ * topology spread, the cloud volume sources, …) are refused with a 415 rather than dropped.
+ */
+export const CORE_MESSAGES: Record<string, FieldDef[]> = {
+  "core.v1.Namespace": m("1 metadata ObjectMeta; 2 spec NamespaceSpec; 3 status NamespaceStatus"),
+  "core.v1.NamespaceSpec": m("1 finalizers []string?"),
+  "core.v1.NamespaceStatus": m("1 phase string?; 2 conditions []NamespaceCondition?"),
+  "core.v1.NamespaceCondition": m(`
+    1 type string; 2 status string; 4 lastTransitionTime Time; 5 reason string?;
+    6 message string?`),
+  // immutable (4) comes first in Go
+  "core.v1.ConfigMap": m(`
+    1 metadata ObjectMeta; 4 immutable *bool; 2 data map[string]?; 3 binaryData map[bytes]?`),
+  "core.v1.Secret": m(`
+    1 metadata ObjectMeta; 5 immutable *bool; 2 data map[bytes]?; 4 stringData map[string]?;
+    3 type string?`),
+  "core.v1.ServiceAccount": m(`
+    1 metadata ObjectMeta; 2 secrets []ObjectReference?;
+    3 imagePullSecrets []LocalObjectReference?; 4 automountServiceAccountToken *bool`),
+  "core.v1.ObjectReference": m(`
+    1 kind string?; 2 namespace string?; 3 name string?; 4 uid string?; 5 apiVersion string?;
+    6 resourceVersion string?; 7 fieldPath string?`),
+  "core.v1.LocalObjectReference": m("1 name string?"),
+
+  "core.v1.Service": m("1 metadata ObjectMeta; 2 spec ServiceSpec; 3 status ServiceStatus"),
+  "core.v1.ServiceSpec": m(`
+    1 ports []ServicePort?; 2 selector map[string]?; 3 clusterIP string?; 18 clusterIPs []string?;
+    4 type string?; 5 externalIPs []string?; 7 sessionAffinity string?; 8 loadBalancerIP string?;
+    9 loadBalancerSourceRanges []string?; 10 externalName string?;
+    11 externalTrafficPolicy string?; 12 healthCheckNodePort int32?;
+    13 publishNotReadyAddresses bool?; 14 sessionAffinityConfig *SessionAffinityConfig;
+    19 ipFamilies []string?; 17 ipFamilyPolicy *string; 20 allocateLoadBalancerNodePorts *bool;
+    21 loadBalancerClass *string; 22 internalTrafficPolicy *string;
+    23 trafficDistribution *string`),
+  "core.v1.ServicePort": m(`
+    1 name string?; 2 protocol string?; 6 appProtocol *string; 3 port int32;
+    4 targetPort IntOrString; 5 nodePort int32?`),
+  "core.v1.SessionAffinityConfig": m("1 clientIP *ClientIPConfig"),
+  "core.v1.ClientIPConfig": m("1 timeoutSeconds *int32"),
+  "core.v1.ServiceStatus": m("1 loadBalancer LoadBalancerStatus; 2 conditions []Condition?"),
+  "core.v1.LoadBalancerStatus": m("1 ingress []LoadBalancerIngress?"),
+  "core.v1.LoadBalancerIngress": m(`
+    1 ip string?; 2 hostname string?; 3 ipMode *string; 4 ports []PortStatus?`),
+  "core.v1.PortStatus": m("1 port int32; 2 protocol string; 3 error *string"),
+
+  "core.v1.Event": m(`
+    1 metadata ObjectMeta; 2 involvedObject ObjectReference; 3 reason string?; 4 message string?;
+    5 source EventSource; 6 firstTimestamp Time; 7 lastTimestamp Time; 8 count int32?;
+    9 type string?; 10 eventTime MicroTime; 11 series *EventSeries; 12 action string?;
+    13 related *ObjectReference; 14 reportingComponent string; 15 reportingInstance string`),
+  "core.v1.EventSource": m("1 component string?; 2 host string?"),
+  "core.v1.EventSeries": m("1 count int32?; 2 lastObservedTime MicroTime"),
+
+  "core.v1.Pod": m("1 metadata ObjectMeta; 2 spec PodSpec; 3 status PodStatus"),
+  "core.v1.PodTemplateSpec": m("1 metadata ObjectMeta; 2 spec PodSpec"),
+  "core.v1.PodSpec": m(`
+    1 volumes []Volume?; 20 initContainers []Container?; 2 containers []Container;
+    34 ephemeralContainers -; 3 restartPolicy string?; 4 terminationGracePeriodSeconds *int64;
+    5 activeDeadlineSeconds *int64; 6 dnsPolicy string?; 7 nodeSelector map[string]?;
+    8 serviceAccountName string?; 9 serviceAccount string?;
+    21 automountServiceAccountToken *bool; 10 nodeName string?; 11 hostNetwork bool?;
+    12 hostPID bool?; 13 hostIPC bool?; 27 shareProcessNamespace *bool;
+    14 securityContext *PodSecurityContext; 15 imagePullSecrets []LocalObjectReference?;
+    16 hostname string?; 17 subdomain string?; 18 affinity -; 19 schedulerName string?;
+    22 tolerations []Toleration?; 23 hostAliases -; 24 priorityClassName string?;
+    25 priority *int32; 26 dnsConfig -; 28 readinessGates -; 29 runtimeClassName *string;
+    30 enableServiceLinks *bool; 31 preemptionPolicy *string; 32 overhead map[Quantity]?;
+    33 topologySpreadConstraints -; 35 setHostnameAsFQDN *bool; 36 os -; 37 hostUsers *bool;
+    38 schedulingGates -; 39 resourceClaims -; 40 resources *ResourceRequirements`),
+  "core.v1.Container": m(`
+    1 name string; 2 image string?; 3 command []string?; 4 args []string?; 5 workingDir string?;
+    6 ports []ContainerPort?; 19 envFrom []EnvFromSource?; 7 env []EnvVar?;
+    8 resources ResourceRequirements; 23 resizePolicy -; 24 restartPolicy *string;
+    9 volumeMounts []VolumeMount?; 21 volumeDevices -; 10 livenessProbe *Probe;
+    11 readinessProbe *Probe; 22 startupProbe *Probe; 12 lifecycle *Lifecycle;
+    13 terminationMessagePath string?; 20 terminationMessagePolicy string?;
+    14 imagePullPolicy string?; 15 securityContext *SecurityContext; 16 stdin bool?;
+    17 stdinOnce bool?; 18 tty bool?`),
+  "core.v1.ContainerPort": m(`
+    1 name string?; 2 hostPort int32?; 3 containerPort int32; 4 protocol string?;
+    5 hostIP string?`),
+  "core.v1.EnvFromSource": m(`
+    1 prefix string?; 2 configMapRef *ConfigMapEnvSource; 3 secretRef *SecretEnvSource`),
+  "core.v1.ConfigMapEnvSource": m("1 localObjectReference ~LocalObjectReference; 2 optional *bool"),
+  "core.v1.SecretEnvSource": m("1 localObjectReference ~LocalObjectReference; 2 optional *bool"),
+  "core.v1.EnvVar": m("1 name string; 2 value string?; 3 valueFrom *EnvVarSource"),
+  "core.v1.EnvVarSource": m(`
+    1 fieldRef *ObjectFieldSelector; 2 resourceFieldRef *ResourceFieldSelector;
+    3 configMapKeyRef *ConfigMapKeySelector; 4 secretKeyRef *SecretKeySelector`),
+  "core.v1.ObjectFieldSelector": m("1 apiVersion string?; 2 fieldPath string"),
+  "core.v1.ResourceFieldSelector": m(
+    "1 containerName string?; 2 resource string; 3 divisor Quantity",
+  ),
+  "core.v1.ConfigMapKeySelector": m(`
+    1 localObjectReference ~LocalObjectReference; 2 key string; 3 optional *bool`),
+  "core.v1.SecretKeySelector": m(`
+    1 localObjectReference ~LocalObjectReference; 2 key string; 3 optional *bool`),
+  "core.v1.ResourceRequirements": m(`
+    1 limits map[Quantity]?; 2 requests map[Quantity]?; 3 claims []ResourceClaim?`),
+  "core.v1.ResourceClaim": m("1 name string; 2 request string?"),
+  // recursiveReadOnly (7) sits after readOnly in Go
+  "core.v1.VolumeMount": m(`
+    1 name string; 2 readOnly bool?; 7 recursiveReadOnly *string; 3 mountPath string;
+    4 subPath string?; 5 mountPropagation *string; 6 subPathExpr string?`),
+  "core.v1.Probe": m(`
+    1 handler ~ProbeHandler; 2 initialDelaySeconds int32?; 3 timeoutSeconds int32?;
+    4 periodSeconds int32?; 5 successThreshold int32?; 6 failureThreshold int32?;
+    7 terminationGracePeriodSeconds *int64`),
+  "core.v1.ProbeHandler": m(`
+    1 exec *ExecAction; 2 httpGet *HTTPGetAction; 3 tcpSocket *TCPSocketAction;
+    4 grpc *GRPCAction`),
+  "core.v1.ExecAction": m("1 command []string?"),
+  "core.v1.HTTPGetAction": m(`
+    1 path string?; 2 port IntOrString; 3 host string?; 4 scheme string?;
+    5 httpHeaders []HTTPHeader?`),
+  "core.v1.HTTPHeader": m("1 name string; 2 value string"),
+  "core.v1.TCPSocketAction": m("1 port IntOrString; 2 host string?"),
+  "core.v1.GRPCAction": m("1 port int32; 2 service *string"),
+  "core.v1.Lifecycle": m(
+    "1 postStart *LifecycleHandler; 2 preStop *LifecycleHandler; 3 stopSignal *string",
+  ),
+  "core.v1.LifecycleHandler": m(`
+    1 exec *ExecAction; 2 httpGet *HTTPGetAction; 3 tcpSocket *TCPSocketAction;
+    4 sleep *SleepAction`),
+  "core.v1.SleepAction": m("1 seconds int64"),
+  "core.v1.SecurityContext": m(`
+    1 capabilities *Capabilities; 2 privileged *bool; 3 seLinuxOptions -; 10 windowsOptions -;
+    4 runAsUser *int64; 8 runAsGroup *int64; 5 runAsNonRoot *bool;
+    6 readOnlyRootFilesystem *bool; 7 allowPrivilegeEscalation *bool; 9 procMount *string;
+    11 seccompProfile *SeccompProfile; 12 appArmorProfile -`),
+  "core.v1.Capabilities": m("1 add []string?; 2 drop []string?"),
+  "core.v1.SeccompProfile": m("1 type string; 2 localhostProfile *string"),
+  "core.v1.PodSecurityContext": m(`
+    1 seLinuxOptions -; 8 windowsOptions -; 2 runAsUser *int64; 6 runAsGroup *int64;
+    3 runAsNonRoot *bool; 4 supplementalGroups []int64?; 12 supplementalGroupsPolicy *string;
+    5 fsGroup *int64; 7 sysctls -; 9 fsGroupChangePolicy *string;
+    10 seccompProfile *SeccompProfile; 11 appArmorProfile -; 13 seLinuxChangePolicy *string`),
+  "core.v1.Toleration": m(`
+    1 key string?; 2 operator string?; 3 value string?; 4 effect string?;
+    5 tolerationSeconds *int64`),
+
+  "core.v1.Volume": m("1 name string; 2 volumeSource ~VolumeSource"),
+  "core.v1.VolumeSource": m(`
+    1 hostPath *HostPathVolumeSource; 2 emptyDir *EmptyDirVolumeSource; 3 gcePersistentDisk -;
+    4 awsElasticBlockStore -; 5 gitRepo -; 6 secret *SecretVolumeSource; 7 nfs -; 8 iscsi -;
+    9 glusterfs -; 10 persistentVolumeClaim *PersistentVolumeClaimVolumeSource; 11 rbd -;
+    12 flexVolume -; 13 cinder -; 14 cephfs -; 15 flocker -;
+    16 downwardAPI *DownwardAPIVolumeSource; 17 fc -; 18 azureFile -;
+    19 configMap *ConfigMapVolumeSource; 20 vsphereVolume -; 21 quobyte -; 22 azureDisk -;
+    23 photonPersistentDisk -; 26 projected *ProjectedVolumeSource; 24 portworxVolume -;
+    25 scaleIO -; 27 storageos -; 28 csi -; 29 ephemeral -; 30 image -`),
+  "core.v1.HostPathVolumeSource": m("1 path string; 2 type *string"),
+  "core.v1.EmptyDirVolumeSource": m("1 medium string?; 2 sizeLimit *Quantity"),
+  "core.v1.SecretVolumeSource": m(`
+    1 secretName string?; 2 items []KeyToPath?; 3 defaultMode *int32; 4 optional *bool`),
+  "core.v1.ConfigMapVolumeSource": m(`
+    1 localObjectReference ~LocalObjectReference; 2 items []KeyToPath?; 3 defaultMode *int32;
+    4 optional *bool`),
+  "core.v1.KeyToPath": m("1 key string; 2 path string; 3 mode *int32"),
+  "core.v1.PersistentVolumeClaimVolumeSource": m("1 claimName string; 2 readOnly bool?"),
+  "core.v1.DownwardAPIVolumeSource": m("1 items []DownwardAPIVolumeFile?; 2 defaultMode *int32"),
+  "core.v1.DownwardAPIVolumeFile": m(`
+    1 path string; 2 fieldRef *ObjectFieldSelector; 3 resourceFieldRef *ResourceFieldSelector;
+    4 mode *int32`),
+  "core.v1.ProjectedVolumeSource": m("1 sources []VolumeProjection; 2 defaultMode *int32"),
+  "core.v1.VolumeProjection": m(`
+    1 secret *SecretProjection; 2 downwardAPI *DownwardAPIProjection;
+    3 configMap *ConfigMapProjection; 4 serviceAccountToken *ServiceAccountTokenProjection;
+    5 clusterTrustBundle -`),
+  "core.v1.SecretProjection": m(`
+    1 localObjectReference ~LocalObjectReference; 2 items []KeyToPath?; 4 optional *bool`),
+  "core.v1.ConfigMapProjection": m(`
+    1 localObjectReference ~LocalObjectReference; 2 items []KeyToPath?; 4 optional *bool`),
+  "core.v1.DownwardAPIProjection": m("1 items []DownwardAPIVolumeFile?"),
+  "core.v1.ServiceAccountTokenProjection": m(`
+    1 audience string?; 2 expirationSeconds *int64; 3 path string`),
+
+  // observedGeneration (17) comes first in Go
+  "core.v1.PodStatus": m(`
+    17 observedGeneration int64?; 1 phase string?; 2 conditions []PodCondition?;
+    3 message string?; 4 reason string?; 11 nominatedNodeName string?; 5 hostIP string?;
+    16 hostIPs []HostIP?; 6 podIP string?; 12 podIPs []PodIP?; 7 startTime *Time;
+    10 initContainerStatuses []ContainerStatus?; 8 containerStatuses []ContainerStatus?;
+    9 qosClass string?; 13 ephemeralContainerStatuses []ContainerStatus?; 14 resize string?;
+    15 resourceClaimStatuses -`),
+  "core.v1.PodCondition": m(`
+    1 type string; 7 observedGeneration int64?; 2 status string; 3 lastProbeTime Time;
+    4 lastTransitionTime Time; 5 reason string?; 6 message string?`),
+  "core.v1.PodIP": m("1 ip string"),
+  "core.v1.HostIP": m("1 ip string"),
+  "core.v1.ContainerStatus": m(`
+    1 name string; 2 state ContainerState; 3 lastState ContainerState; 4 ready bool;
+    5 restartCount int32; 6 image string; 7 imageID string; 8 containerID string?;
+    9 started *bool; 10 allocatedResources map[Quantity]?; 11 resources *ResourceRequirements;
+    12 volumeMounts -; 13 user -; 14 allocatedResourcesStatus -; 15 stopSignal *string`),
+  "core.v1.ContainerState": m(`
+    1 waiting *ContainerStateWaiting; 2 running *ContainerStateRunning;
+    3 terminated *ContainerStateTerminated`),
+  "core.v1.ContainerStateWaiting": m("1 reason string?; 2 message string?"),
+  "core.v1.ContainerStateRunning": m("1 startedAt Time"),
+  "core.v1.ContainerStateTerminated": m(`
+    1 exitCode int32; 2 signal int32?; 3 reason string?; 4 message string?; 5 startedAt Time;
+    6 finishedAt Time; 7 containerID string?`),
 };

@@ -1,86 +1,48 @@
-import type { MessageTable } from "./schema";
+import { type FieldDef, fields } from "./schema";
 
-/** authorization.k8s.io/v1 SelfSubjectAccessReview and SelfSubjectRulesReview, authentication.k8s.io/v1 SelfSubjectReview, autoscaling/v1 Scale. */
-export const REVIEW_MESSAGES: MessageTable = {
-  "authorization.v1.SelfSubjectAccessReview": [
-    [1, "metadata", "meta.v1.ObjectMeta"],
-    [2, "spec", "authorization.v1.SelfSubjectAccessReviewSpec"],
-    [3, "status", "authorization.v1.SubjectAccessReviewStatus"],
-  ],
-  "authorization.v1.SelfSubjectRulesReview": [
-    [1, "metadata", "meta.v1.ObjectMeta"],
-    [2, "spec", "authorization.v1.SelfSubjectRulesReviewSpec"],
-    [3, "status", "authorization.v1.SubjectRulesReviewStatus"],
-  ],
-  "authentication.v1.SelfSubjectReview": [
-    [1, "metadata", "meta.v1.ObjectMeta"],
-    [2, "status", "authentication.v1.SelfSubjectReviewStatus"],
-  ],
-  "autoscaling.v1.Scale": [
-    [1, "metadata", "meta.v1.ObjectMeta"],
-    [2, "spec", "autoscaling.v1.ScaleSpec"],
-    [3, "status", "autoscaling.v1.ScaleStatus"],
-  ],
-  "authorization.v1.SelfSubjectAccessReviewSpec": [
-    [1, "resourceAttributes", "authorization.v1.ResourceAttributes", "p"],
-    [2, "nonResourceAttributes", "authorization.v1.NonResourceAttributes", "p"],
-  ],
-  "authorization.v1.SubjectAccessReviewStatus": [
-    [1, "allowed", "bool"],
-    [4, "denied", "bool", "o"],
-    [2, "reason", "string", "o"],
-    [3, "evaluationError", "string", "o"],
-  ],
-  "authorization.v1.SelfSubjectRulesReviewSpec": [[1, "namespace", "string", "o"]],
-  "authorization.v1.SubjectRulesReviewStatus": [
-    [1, "resourceRules", "[]authorization.v1.ResourceRule"],
-    [2, "nonResourceRules", "[]authorization.v1.NonResourceRule"],
-    [3, "incomplete", "bool"],
-    [4, "evaluationError", "string", "o"],
-  ],
-  "authentication.v1.SelfSubjectReviewStatus": [[1, "userInfo", "authentication.v1.UserInfo"]],
-  "autoscaling.v1.ScaleSpec": [[1, "replicas", "int32", "o"]],
-  "autoscaling.v1.ScaleStatus": [
-    [1, "replicas", "int32"],
-    [2, "selector", "string", "o"],
-  ],
-  "authorization.v1.ResourceAttributes": [
-    [1, "namespace", "string", "o"],
-    [2, "verb", "string", "o"],
-    [3, "group", "string", "o"],
-    [4, "version", "string", "o"],
-    [5, "resource", "string", "o"],
-    [6, "subresource", "string", "o"],
-    [7, "name", "string", "o"],
-    [8, "fieldSelector", "authorization.v1.FieldSelectorAttributes", "p"],
-    [9, "labelSelector", "authorization.v1.LabelSelectorAttributes", "p"],
-  ],
-  "authorization.v1.NonResourceAttributes": [
-    [1, "path", "string", "o"],
-    [2, "verb", "string", "o"],
-  ],
-  "authorization.v1.ResourceRule": [
-    [1, "verbs", "[]string"],
-    [2, "apiGroups", "[]string", "o"],
-    [3, "resources", "[]string", "o"],
-    [4, "resourceNames", "[]string", "o"],
-  ],
-  "authorization.v1.NonResourceRule": [
-    [1, "verbs", "[]string"],
-    [2, "nonResourceURLs", "[]string", "o"],
-  ],
-  "authentication.v1.UserInfo": [
-    [1, "username", "string", "o"],
-    [2, "uid", "string", "o"],
-    [3, "groups", "[]string", "o"],
-    [4, "extra", "map[authentication.v1.ExtraValue]", "o"],
-  ],
-  "authorization.v1.FieldSelectorAttributes": [
-    [1, "rawSelector", "string", "o"],
-    [2, "requirements", "[]meta.v1.FieldSelectorRequirement", "o"],
-  ],
-  "authorization.v1.LabelSelectorAttributes": [
-    [1, "rawSelector", "string", "o"],
-    [2, "requirements", "[]meta.v1.LabelSelectorRequirement", "o"],
-  ],
+const authz = (spec: string) => fields("authorization.v1", spec);
+const authn = (spec: string) => fields("authentication.v1", spec);
+const autoscaling = (spec: string) => fields("autoscaling.v1", spec);
+
+/**
+ * authorization.k8s.io/v1 SelfSubjectAccessReview and SelfSubjectRulesReview,
+ * authentication.k8s.io/v1 SelfSubjectReview, autoscaling/v1 Scale.
+ */
+export const REVIEW_MESSAGES: Record<string, FieldDef[]> = {
+  "authorization.v1.SelfSubjectAccessReview": authz(`
+    1 metadata ObjectMeta; 2 spec SelfSubjectAccessReviewSpec; 3 status SubjectAccessReviewStatus`),
+  "authorization.v1.SelfSubjectAccessReviewSpec": authz(`
+    1 resourceAttributes *ResourceAttributes; 2 nonResourceAttributes *NonResourceAttributes`),
+  "authorization.v1.ResourceAttributes": authz(`
+    1 namespace string?; 2 verb string?; 3 group string?; 4 version string?; 5 resource string?;
+    6 subresource string?; 7 name string?; 8 fieldSelector *FieldSelectorAttributes;
+    9 labelSelector *LabelSelectorAttributes`),
+  "authorization.v1.FieldSelectorAttributes": authz(`
+    1 rawSelector string?; 2 requirements []FieldSelectorRequirement?`),
+  "authorization.v1.LabelSelectorAttributes": authz(`
+    1 rawSelector string?; 2 requirements []LabelSelectorRequirement?`),
+  "authorization.v1.NonResourceAttributes": authz("1 path string?; 2 verb string?"),
+  // denied (4) sits after allowed in Go
+  "authorization.v1.SubjectAccessReviewStatus": authz(`
+    1 allowed bool; 4 denied bool?; 2 reason string?; 3 evaluationError string?`),
+  "authorization.v1.SelfSubjectRulesReview": authz(`
+    1 metadata ObjectMeta; 2 spec SelfSubjectRulesReviewSpec; 3 status SubjectRulesReviewStatus`),
+  "authorization.v1.SelfSubjectRulesReviewSpec": authz("1 namespace string?"),
+  "authorization.v1.SubjectRulesReviewStatus": authz(`
+    1 resourceRules []ResourceRule; 2 nonResourceRules []NonResourceRule; 3 incomplete bool;
+    4 evaluationError string?`),
+  "authorization.v1.ResourceRule": authz(`
+    1 verbs []string; 2 apiGroups []string?; 3 resources []string?; 4 resourceNames []string?`),
+  "authorization.v1.NonResourceRule": authz("1 verbs []string; 2 nonResourceURLs []string?"),
+  "authentication.v1.SelfSubjectReview": authn(
+    "1 metadata ObjectMeta; 2 status SelfSubjectReviewStatus",
+  ),
+  "authentication.v1.SelfSubjectReviewStatus": authn("1 userInfo UserInfo"),
+  "authentication.v1.UserInfo": authn(`
+    1 username string?; 2 uid string?; 3 groups []string?; 4 extra map[ExtraValue]?`),
+  "autoscaling.v1.Scale": autoscaling(
+    "1 metadata ObjectMeta; 2 spec ScaleSpec; 3 status ScaleStatus",
+  ),
+  "autoscaling.v1.ScaleSpec": autoscaling("1 replicas int32?"),
+  "autoscaling.v1.ScaleStatus": autoscaling("1 replicas int32; 2 selector string?"),
 };
