@@ -61,6 +61,23 @@ export {
   type MetricsRegistry,
 } from "./metrics";
 export {
+  /** The JetStream backend. */
+  createNatsSink,
+  /** The class behind createNatsSink(). */
+  NatsSink,
+  /** A JetStream publish that failed after its retries. */
+  NatsSinkError,
+  type NatsSinkOptions,
+  type NatsSinkStats,
+  type NatsTlsOptions,
+  /** `Nats-Msg-Id` of an event: auditID:stage. */
+  natsMsgId,
+  /** `<prefix>.<partition>` subjects by a hash of a key (the user by default). */
+  partitionedSubject,
+  /** The partition (FNV-1a) of a key. */
+  partitionOf,
+} from "./nats-sink";
+export {
   type ReportingOptions,
   type ReportingSink,
   /** The error type of reported failures. */
