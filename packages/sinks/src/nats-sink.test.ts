@@ -76,7 +76,8 @@ describe.skipIf(!haveNats)("createNatsSink against nats-server -js", () => {
     const pending = (await c.info()).num_pending;
     if (pending > 0) {
       const msgs = await c.fetch({ max_messages: pending, expires: 2000 });
-      for await (const m of msgs) out.push({ data: m.string(), msgId: m.headers?.get("Nats-Msg-Id") });
+      for await (const m of msgs)
+        out.push({ data: m.string(), msgId: m.headers?.get("Nats-Msg-Id") });
     }
     await jsm.consumers.delete("AUDIT", name);
     expect(info.config.name).toBe("AUDIT");
@@ -90,7 +91,11 @@ describe.skipIf(!haveNats)("createNatsSink against nats-server -js", () => {
     expect(sink.stats).toMatchObject({ acked: 3, duplicates: 0, failed: 0 });
     const got = await stored("audit.bytes");
     expect(got.map((m) => m.data)).toEqual(events.map((e) => encodeEvent(e).trimEnd()));
-    expect(got.map((m) => m.msgId)).toEqual(["e1:RequestReceived", "e1:ResponseComplete", "e2:ResponseComplete"]);
+    expect(got.map((m) => m.msgId)).toEqual([
+      "e1:RequestReceived",
+      "e1:ResponseComplete",
+      "e2:ResponseComplete",
+    ]);
     expect(natsMsgId(events[0]!)).toBe("e1:RequestReceived");
     expect(sink.toString()).toBe("nats");
     await sink.shutdown();
@@ -111,10 +116,16 @@ describe.skipIf(!haveNats)("createNatsSink against nats-server -js", () => {
   it("works under buffered<> and partitions by user", async () => {
     const subject = partitionedSubject("audit.part", 4);
     const inner = createNatsSink({ servers: server.url, subject, stream: "AUDIT" });
-    const sink = buffered(inner, { bufferSize: 1000, maxBatchSize: 100, maxBatchWait: 20, throttleEnable: false });
+    const sink = buffered(inner, {
+      bufferSize: 1000,
+      maxBatchSize: 100,
+      maxBatchWait: 20,
+      throttleEnable: false,
+    });
     expect(sink.toString()).toBe("buffered<nats>");
     const users = ["alice", "bob", "carol", "dave", "erin"];
-    for (let i = 0; i < 500; i++) sink.processEvents([event(`p${i}`, "ResponseComplete", users[i % 5]!)]);
+    for (let i = 0; i < 500; i++)
+      sink.processEvents([event(`p${i}`, "ResponseComplete", users[i % 5]!)]);
     await sink.shutdown();
     expect(inner.stats.acked).toBe(500);
     for (let p = 0; p < 4; p++) {
@@ -128,7 +139,12 @@ describe.skipIf(!haveNats)("createNatsSink against nats-server -js", () => {
     const c = await connect({ servers: own.url });
     await (await c.jetstreamManager()).streams.add({ name: "CRASH", subjects: ["crash.>"] });
     await c.close();
-    const sink = createNatsSink({ servers: own.url, subject: "crash.x", attempts: 20, ackTimeout: 1000 });
+    const sink = createNatsSink({
+      servers: own.url,
+      subject: "crash.x",
+      attempts: 20,
+      ackTimeout: 1000,
+    });
     const first = sink.processEvents(Array.from({ length: 200 }, (_, i) => event(`c${i}`)));
     expect(await first).toBe(true);
     await own.kill();

@@ -47,7 +47,16 @@ export async function startNatsServer(
     new Promise<void>((resolve, reject) => {
       const c = spawn(
         NATS_SERVER,
-        ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", storeDir, ...(options.extraArgs ?? [])],
+        [
+          "-js",
+          "-a",
+          "127.0.0.1",
+          "-p",
+          String(port),
+          "-sd",
+          storeDir,
+          ...(options.extraArgs ?? []),
+        ],
         { stdio: ["ignore", "ignore", "pipe"] },
       );
       child = c;
