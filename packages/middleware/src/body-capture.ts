@@ -61,8 +61,13 @@ export class BodyTap {
     this.encodings.push(typeof encoding === "string" ? (encoding as BufferEncoding) : undefined);
   }
   text(): string {
-    if (this.chunks.length === 1 && typeof this.chunks[0] === "string" && !this.encodings[0])
-      return this.chunks[0];
+    if (this.chunks.length === 1) {
+      const c = this.chunks[0] as Buffer | string;
+      if (typeof c !== "string")
+        // One chunk (the common case): decode it in place rather than copying it first.
+        return Buffer.from(c.buffer, c.byteOffset, c.byteLength).toString("utf8");
+      if (!this.encodings[0]) return c;
+    }
     const bufs = this.chunks.map((c, i) =>
       typeof c === "string"
         ? Buffer.from(c, this.encodings[i] ?? "utf8")
