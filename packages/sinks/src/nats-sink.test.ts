@@ -1,3 +1,4 @@
+// Covers the "NATS JetStream" example of packages/sinks/README.md (options, partitions, buffered).
 import { existsSync } from "node:fs";
 import { type Event, encodeEvent } from "@kaudit/api";
 import { AckPolicy, connect, type NatsConnection } from "nats";

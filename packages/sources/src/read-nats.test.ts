@@ -1,3 +1,4 @@
+// Covers the "readNats" example of packages/sources/README.md (partitions, ack after hand-off).
 import { existsSync } from "node:fs";
 import type { Event } from "@kaudit/api";
 import { createNatsSink, partitionedSubject } from "@kaudit/sinks";
