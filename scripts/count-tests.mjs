@@ -29,5 +29,13 @@ for (const group of ["packages", "apps", "tools"]) {
   }
 }
 failed += missing;
+// Checks that are not vitest runs (`--failed=typecheck`) count as one failure each.
+for (const arg of process.argv.slice(2)) {
+  const m = /^--failed=(.+)$/.exec(arg);
+  if (m) {
+    console.error(`${m[1]} failed`);
+    failed++;
+  }
+}
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 process.exit(failed > 0 ? 1 : 0);

@@ -147,8 +147,19 @@ export type JSONValue =
   | JSONValue[]
   | { [key: string]: JSONValue };
 
-/** An object embedded verbatim as `requestObject` or `responseObject`. */
-export type RawObject = { [key: string]: unknown };
+/**
+ * A body embedded verbatim as `requestObject` or `responseObject`. kube-apiserver keeps these as
+ * `runtime.Unknown` (the raw JSON bytes, written as they are), so any JSON value can appear:
+ * usually an object, but the array of a JSON patch (`kubectl patch --type=json`), or a string,
+ * number, boolean or `null` when that is what the body was.
+ */
+export type RawObject =
+  | { [key: string]: unknown }
+  | unknown[]
+  | string
+  | number
+  | boolean
+  | null;
 
 /** One audit record: a request at one stage of its handling (audit.k8s.io/v1 Event). */
 export interface Event {
@@ -180,9 +191,12 @@ export interface Event {
   objectRef?: ObjectReference;
   /** The response status, filled even when responseObject is not a Status. */
   responseStatus?: Status;
-  /** The request body as sent (JSON); only at level Request and above. */
+  /**
+   * The request body as sent (any JSON value: an object, the array of a JSON patch, …); only at
+   * level Request and above.
+   */
   requestObject?: RawObject;
-  /** The response body (JSON); only at level RequestResponse. */
+  /** The response body (any JSON value); only at level RequestResponse. */
   responseObject?: RawObject;
   /** When the request reached the apiserver. */
   requestReceivedTimestamp?: MicroTime | null;
