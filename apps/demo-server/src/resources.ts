@@ -123,6 +123,25 @@ function portsOf(svc: Obj): string {
     .join(",");
 }
 
+/** A create-only, cluster-scoped review kind (`selfsubjectaccessreviews` and the like). */
+function review(group: string, kind: string): ResourceDef {
+  const singular = kind.toLowerCase();
+  return {
+    group,
+    version: "v1",
+    resource: `${singular}s`,
+    singular,
+    kind,
+    namespaced: false,
+    shortNames: [],
+    verbs: ["create"],
+    subresources: {},
+    nameFormat: "subdomain",
+    columns: [nameCol()],
+    cells: (o) => [o.metadata.name],
+  };
+}
+
 /** The demo's resources, in discovery order per group version. */
 export const RESOURCES: ResourceDef[] = [
   {
@@ -549,48 +568,10 @@ export const RESOURCES: ResourceDef[] = [
       ];
     },
   },
-  {
-    group: "authentication.k8s.io",
-    version: "v1",
-    resource: "selfsubjectreviews",
-    singular: "selfsubjectreview",
-    kind: "SelfSubjectReview",
-    namespaced: false,
-    shortNames: [],
-    verbs: ["create"],
-    subresources: {},
-    nameFormat: "subdomain",
-    columns: [nameCol()],
-    cells: (o) => [o.metadata.name],
-  },
-  {
-    group: "authorization.k8s.io",
-    version: "v1",
-    resource: "selfsubjectrulesreviews",
-    singular: "selfsubjectrulesreview",
-    kind: "SelfSubjectRulesReview",
-    namespaced: false,
-    shortNames: [],
-    verbs: ["create"],
-    subresources: {},
-    nameFormat: "subdomain",
-    columns: [nameCol()],
-    cells: (o) => [o.metadata.name],
-  },
-  {
-    group: "authorization.k8s.io",
-    version: "v1",
-    resource: "selfsubjectaccessreviews",
-    singular: "selfsubjectaccessreview",
-    kind: "SelfSubjectAccessReview",
-    namespaced: false,
-    shortNames: [],
-    verbs: ["create"],
-    subresources: {},
-    nameFormat: "subdomain",
-    columns: [nameCol()],
-    cells: (o) => [o.metadata.name],
-  },
+  // the review kinds kubectl's `auth` commands create; nothing is stored
+  review("authentication.k8s.io", "SelfSubjectReview"),
+  review("authorization.k8s.io", "SelfSubjectRulesReview"),
+  review("authorization.k8s.io", "SelfSubjectAccessReview"),
 ];
 
 /** Finds a served resource by group, version and plural name. */

@@ -120,7 +120,7 @@ export function call(
     contentType?: string;
     headers?: Record<string, string>;
   } = {},
-): Promise<{ status: number; headers: Record<string, unknown>; body: string }> {
+): Promise<{ status: number; headers: Record<string, unknown>; body: string; raw: Buffer }> {
   const ca = readFileSync(server.files.certFile);
   return new Promise((resolve, reject) => {
     const req = request(
@@ -144,6 +144,7 @@ export function call(
             status: res.statusCode ?? 0,
             headers: res.headers,
             body: Buffer.concat(chunks).toString("utf8"),
+            raw: Buffer.concat(chunks),
           }),
         );
       },

@@ -1,10 +1,9 @@
 import { readFileSync } from "node:fs";
-import { request } from "node:https";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import type { Event } from "@kaudit/api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeKubeProtobuf, encodeKubeProtobuf, MAGIC } from "../src/proto/envelope";
-import { requests, type Stack, startStack } from "./helpers";
+import { call, requests, type Stack, startStack } from "./helpers";
 
 const last = (g: Event[]) => g[g.length - 1] as Event;
 const SECRET_VALUE = "s3cr3t-never-logged";
@@ -269,42 +268,20 @@ describe("protobuf edges over HTTPS", () => {
     { status: number; headers: Record<string, unknown>; body: Buffer }
   > = {};
 
-  function send(
+  /** `call` with a binary body; the answer's bytes as `body`. */
+  async function send(
     method: string,
     path: string,
     body: Uint8Array | undefined,
     headers: Record<string, string>,
   ) {
-    const ca = readFileSync(stack.server.files.certFile);
-    return new Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }>(
-      (ok, fail) => {
-        const req = request(
-          `${stack.server.url}${path}`,
-          {
-            method,
-            ca,
-            headers: {
-              Authorization: `Bearer ${stack.adminToken}`,
-              ...(body ? { "Content-Length": String(body.length) } : {}),
-              ...headers,
-            },
-          },
-          (res) => {
-            const chunks: Buffer[] = [];
-            res.on("data", (c: Buffer) => chunks.push(c));
-            res.on("end", () =>
-              ok({
-                status: res.statusCode ?? 0,
-                headers: res.headers,
-                body: Buffer.concat(chunks),
-              }),
-            );
-          },
-        );
-        req.on("error", fail);
-        req.end(body);
-      },
-    );
+    const r = await call(stack.server, method, path, {
+      token: stack.adminToken,
+      ...(body ? { body: Buffer.from(body) } : {}),
+      // Node sends a DELETE body without a length unless told
+      headers: { ...(body ? { "Content-Length": String(body.length) } : {}), ...headers },
+    });
+    return { status: r.status, headers: r.headers, body: r.raw };
   }
 
   beforeAll(async () => {
