@@ -153,13 +153,7 @@ export type JSONValue =
  * usually an object, but the array of a JSON patch (`kubectl patch --type=json`), or a string,
  * number, boolean or `null` when that is what the body was.
  */
-export type RawObject =
-  | { [key: string]: unknown }
-  | unknown[]
-  | string
-  | number
-  | boolean
-  | null;
+export type RawObject = { [key: string]: unknown } | unknown[] | string | number | boolean | null;
 
 /** One audit record: a request at one stage of its handling (audit.k8s.io/v1 Event). */
 export interface Event {
