@@ -7,6 +7,17 @@
 export const VERSION = "0.0.0";
 
 export { SourceReadError, type SourceReadErrorKind } from "./errors";
+export type { FileRef } from "./file-identity";
+export {
+  type FollowItem,
+  type FollowLogOptions,
+  type FollowPosition,
+  type FollowStats,
+  /** Follows kube-apiserver's rotating audit log. */
+  followLog,
+  /** The class behind followLog(). */
+  LogFollower,
+} from "./follow-log";
 export { gkeToEvent, isGkeLogEntry, parseResourceName } from "./gke";
 export { createLocator, jsonErrorColumn, jsonErrorMessage, type Locator, pathKeys } from "./locate";
 export { formatProblem, type Problem } from "./problem";
@@ -35,12 +46,7 @@ export {
   type SourceFormat,
   shapeOf,
 } from "./records";
-export {
-  /** The error type of source failures. */
-  SourceError,
-  type SourceReport,
-  type SourceStats,
-} from "./source-stats";
+export type { SourceReport, SourceStats } from "./source-stats";
 export {
   /** Parses kube's static token CSV. */
   parseTokenFile,

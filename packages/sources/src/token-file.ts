@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { SourceError } from "./source-stats";
+import { SourceReadError } from "./errors";
 
 /** Who a static token authenticates as. */
 export interface TokenUser {
@@ -9,7 +9,7 @@ export interface TokenUser {
 }
 
 /** One CSV record as Go's encoding/csv reads it (RFC 4180 quotes, leading spaces trimmed). */
-function csvRecord(line: string, where: string): string[] {
+function csvRecord(line: string, where: string, source: string): string[] {
   const out: string[] = [];
   let i = 0;
   for (;;) {
@@ -19,7 +19,11 @@ function csvRecord(line: string, where: string): string[] {
       i++;
       for (;;) {
         if (i >= line.length)
-          throw new SourceError(`${where}: extraneous or missing " in quoted-field`);
+          throw new SourceReadError(
+            "option",
+            source,
+            `${where}: extraneous or missing " in quoted-field`,
+          );
         if (line[i] === '"') {
           if (line[i + 1] === '"') {
             field += '"';
@@ -32,7 +36,11 @@ function csvRecord(line: string, where: string): string[] {
         field += line[i++];
       }
       if (i < line.length && line[i] !== ",")
-        throw new SourceError(`${where}:${i + 1}: extraneous or missing " in quoted-field`);
+        throw new SourceReadError(
+          "option",
+          source,
+          `${where}:${i + 1}: extraneous or missing " in quoted-field`,
+        );
     } else {
       const end = line.indexOf(",", i);
       field = line.slice(i, end === -1 ? line.length : end);
@@ -56,9 +64,11 @@ export function parseTokenFile(text: string, source = "token file"): Map<string,
     const line = lines[n]!;
     if (line.trim() === "") continue;
     const where = `${source}:${n + 1}`;
-    const rec = csvRecord(line, where);
+    const rec = csvRecord(line, where, source);
     if (rec.length < 3) {
-      throw new SourceError(
+      throw new SourceReadError(
+        "option",
+        source,
         `${where}: token file must have at least 3 columns (token, user name, user uid), found ${rec.length}`,
       );
     }
@@ -77,7 +87,9 @@ export function loadTokenFile(path: string): Map<string, TokenUser> {
   try {
     text = readFileSync(path, "utf8");
   } catch (e) {
-    throw new SourceError(`reading token file: ${(e as Error).message}`, { cause: e });
+    throw new SourceReadError("open", path, `reading token file: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   return parseTokenFile(text, path);
 }

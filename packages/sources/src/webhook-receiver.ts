@@ -10,9 +10,10 @@ import {
   GROUP,
   upgradeEvent,
 } from "@kaudit/api";
+import { SourceReadError } from "./errors";
 import { DEFAULT_MAX_DEPTH, measureJSON } from "./json-limits";
 import { statusBody } from "./k8s-status";
-import { SourceEmitter, SourceError, type SourceStats } from "./source-stats";
+import { SourceEmitter, type SourceStats } from "./source-stats";
 import { loadTokenFile, type TokenUser } from "./token-file";
 
 /** Options of {@link createWebhookReceiver}. Sizes are bytes, durations milliseconds. */
@@ -178,12 +179,18 @@ export class WebhookReceiver extends SourceEmitter implements AsyncIterable<Rece
   constructor(options: WebhookReceiverOptions) {
     super();
     if (!options?.tls?.cert || !options.tls.key)
-      throw new SourceError("createWebhookReceiver: tls.cert and tls.key are required");
+      throw new SourceReadError(
+        "option",
+        "createWebhookReceiver",
+        "tls.cert and tls.key are required",
+      );
     this.certAuth = options.tls.clientCA !== undefined;
     this.tokens = options.tokenFile === undefined ? undefined : loadTokenFile(options.tokenFile);
     if (!this.certAuth && !this.tokens && !options.allowAnonymous) {
-      throw new SourceError(
-        "createWebhookReceiver: set tls.clientCA or tokenFile to authenticate senders (or allowAnonymous: true)",
+      throw new SourceReadError(
+        "option",
+        "createWebhookReceiver",
+        "set tls.clientCA or tokenFile to authenticate senders (or allowAnonymous: true)",
       );
     }
     this.allowed = options.allowedUsers ? new Set(options.allowedUsers) : undefined;
@@ -594,7 +601,11 @@ export class WebhookReceiver extends SourceEmitter implements AsyncIterable<Rece
    */
   [Symbol.asyncIterator](): AsyncIterator<ReceivedBatch> {
     if (this.handler || this.iterating)
-      throw new SourceError("the receiver already has a consumer (onEvents or another loop)");
+      throw new SourceReadError(
+        "option",
+        "createWebhookReceiver",
+        "the receiver already has a consumer (onEvents or another loop)",
+      );
     this.iterating = true;
     let waiter: ((r: IteratorResult<ReceivedBatch>) => void) | undefined;
     let held: { batch: ReceivedBatch; ack: () => void } | undefined;
