@@ -63,6 +63,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     process.on("SIGTERM", () => stop("SIGTERM"));
     process.on("SIGINT", () => stop("SIGINT"));
   });
+  // Options after a subcommand belong to it: `receiver --port` is the receiver's port, not
+  // the server's flag of the same name (issue 12 item 8).
+  program.enablePositionalOptions();
   program
     .command("receiver")
     .description(
@@ -77,26 +80,54 @@ export async function main(argv: string[] = process.argv): Promise<void> {
     )
     .option(
       "--data-dir <dir>",
-      "where the receiver's CA, certificates and sender kubeconfig go",
+      "where the receiver's CA, certificates and sender kubeconfig go (kept across restarts)",
       ".kaudit/receiver",
     )
-    .action(async (o: { port: string; bindAddress: string; out: string; dataDir: string }) => {
-      const r = await startReceiver({
-        port: Number(o.port),
-        bindAddress: o.bindAddress,
-        out: o.out,
-        dataDir: o.dataDir,
-        log: (l) => process.stderr.write(`${l}\n`),
-      });
-      process.stdout.write(
-        `kaudit-demo receiver: listening on ${r.url}, appending to ${r.outFile}\n`,
-      );
-      process.stdout.write(
-        `  start the server with --audit-webhook-config-file=${r.kubeconfigFile}\n`,
-      );
-      const stop = () => void r.close().then(() => process.exit(0));
-      process.on("SIGTERM", stop);
-      process.on("SIGINT", stop);
-    });
+    .option("--regenerate-certs", "make a new CA and certificates even if the data dir has them")
+    .option("--max-body-bytes <n>", "largest request body; larger gets 413", "12582912")
+    .option("--max-event-bytes <n>", "largest event; larger ones are dropped and counted", "262144")
+    .action(
+      async (o: {
+        port: string;
+        bindAddress: string;
+        out: string;
+        dataDir: string;
+        regenerateCerts?: boolean;
+        maxBodyBytes: string;
+        maxEventBytes: string;
+      }) => {
+        const int = (flag: string, v: string) => {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < 0) program.error(`--${flag}: not a whole number: ${v}`);
+          return n;
+        };
+        const r = await startReceiver({
+          port: int("port", o.port),
+          bindAddress: o.bindAddress,
+          out: o.out,
+          dataDir: o.dataDir,
+          regenerateCerts: o.regenerateCerts === true,
+          maxBodyBytes: int("max-body-bytes", o.maxBodyBytes),
+          maxEventBytes: int("max-event-bytes", o.maxEventBytes),
+          log: (l) => process.stderr.write(`${l}\n`),
+        });
+        process.stdout.write(
+          `kaudit-demo receiver: listening on ${r.url}, appending to ${r.outFile}\n`,
+        );
+        process.stdout.write(
+          `  start the server with --audit-webhook-config-file=${r.kubeconfigFile}\n`,
+        );
+        const stop = () =>
+          void r.close().then(() => {
+            const s = r.stats;
+            process.stdout.write(
+              `kaudit-demo receiver: stopped after ${r.events} event(s); dropped ${s.dropped}, duplicated ${s.duplicated}, refused ${s.rejected} request(s)\n`,
+            );
+            process.exit(0);
+          });
+        process.on("SIGTERM", stop);
+        process.on("SIGINT", stop);
+      },
+    );
   await program.parseAsync(argv);
 }

@@ -1,8 +1,20 @@
-import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { generateMutualTLS, kubeconfigYAML } from "./bootstrap";
+import { encodeEvent } from "@kaudit/api";
+import {
+  createWebhookReceiver,
+  type SourceReport,
+  type WebhookReceiverStats,
+} from "@kaudit/sources";
+import { type CertPair, generateMutualTLS, kubeconfigYAML } from "./bootstrap";
 
 /** A running webhook receiver. */
 export interface Receiver {
@@ -16,94 +28,118 @@ export interface Receiver {
   readonly batches: number;
   /** Number of events appended so far. */
   readonly events: number;
+  /** The receiver's counters (read, dropped, rejected, throttled, …). */
+  readonly stats: WebhookReceiverStats;
   close(): Promise<void>;
 }
 
-/**
- * Starts an HTTPS audit webhook receiver that requires a client certificate signed by its own
- * CA. It accepts `audit.k8s.io/v1` `EventList` POSTs and appends each event to `out` as one
- * JSON line. A kubeconfig for the sender is written to `<dataDir>/webhook-kubeconfig`.
- */
-export async function startReceiver(opts: {
+/** Options of {@link startReceiver}. */
+export interface ReceiverOptions {
   port?: number;
   bindAddress?: string;
   out: string;
   dataDir: string;
+  /** Make a new CA and certificates even if the data directory has them. Default false. */
+  regenerateCerts?: boolean;
+  /** Largest request body (bytes). Default: @kaudit/sources' (12 MiB). */
+  maxBodyBytes?: number;
+  /** Largest single event (bytes); larger ones are dropped and counted. Default 256 KiB. */
+  maxEventBytes?: number;
   log?: (line: string) => void;
-}): Promise<Receiver> {
+}
+
+const FILES = ["ca.crt", "ca.key", "server.crt", "server.key", "client.crt", "client.key"];
+
+/**
+ * The receiver's CA and certificates: generated on first start and kept in the data directory,
+ * so a restarted receiver still matches the kubeconfig the server was given.
+ */
+async function receiverPki(
+  dataDir: string,
+  regenerate: boolean,
+): Promise<{ ca: CertPair; server: CertPair; client: CertPair; generated: boolean }> {
+  const paths = FILES.map((f) => join(dataDir, f));
+  if (!regenerate && paths.every((p) => existsSync(p))) {
+    const [caCert, caKey, serverCert, serverKey, clientCert, clientKey] = paths.map((p) =>
+      readFileSync(p, "utf8"),
+    ) as [string, string, string, string, string, string];
+    return {
+      ca: { cert: caCert, key: caKey },
+      server: { cert: serverCert, key: serverKey },
+      client: { cert: clientCert, key: clientKey },
+      generated: false,
+    };
+  }
+  const tls = await generateMutualTLS();
+  const values = [
+    tls.ca.cert,
+    tls.ca.key,
+    tls.server.cert,
+    tls.server.key,
+    tls.client.cert,
+    tls.client.key,
+  ];
+  paths.forEach((p, i) => {
+    writeFileSync(p, values[i]!, { mode: p.endsWith(".key") ? 0o600 : 0o644 });
+  });
+  return { ...tls, generated: true };
+}
+
+/**
+ * Starts the demo's HTTPS audit webhook receiver (@kaudit/sources' createWebhookReceiver) that
+ * requires a client certificate signed by its own CA, at path `/audit`. Every event is appended
+ * to `out` as one JSON line before the request is answered 200. The CA and certificates live in
+ * `dataDir` (made on first start; `regenerateCerts` makes new ones), and a kubeconfig for the
+ * sender is written to `<dataDir>/webhook-kubeconfig`.
+ */
+export async function startReceiver(opts: ReceiverOptions): Promise<Receiver> {
   const dataDir = resolve(opts.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const outFile = resolve(opts.out);
   mkdirSync(dirname(outFile), { recursive: true });
-  writeFileSync(outFile, "", { flag: "a" });
-  const tls = await generateMutualTLS();
   const log = opts.log ?? (() => {});
+  const pki = await receiverPki(dataDir, opts.regenerateCerts ?? false);
+  if (pki.generated) log(`generated a CA and certificates in ${dataDir}`);
+  const fd = openSync(outFile, "a", 0o600);
   let batches = 0;
   let events = 0;
-  const server: Server = createServer(
-    {
-      cert: tls.server.cert,
-      key: tls.server.key,
-      ca: tls.ca.cert,
-      requestCert: true,
-      rejectUnauthorized: true,
+  const receiver = await createWebhookReceiver({
+    host: opts.bindAddress ?? "127.0.0.1",
+    port: opts.port ?? 0,
+    path: "/audit",
+    tls: { cert: pki.server.cert, key: pki.server.key, clientCA: pki.ca.cert },
+    ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
+    ...(opts.maxEventBytes !== undefined ? { maxEventBytes: opts.maxEventBytes } : {}),
+    onEvents: ({ events: batch }) => {
+      let text = "";
+      for (const e of batch) text += `${encodeEvent(e)}\n`;
+      writeSync(fd, text);
+      batches++;
+      events += batch.length;
+      log(`received ${batch.length} event(s)`);
     },
-    (req, res) => {
-      const reply = (code: number, message: string) => {
-        const body = `${JSON.stringify({ kind: "Status", apiVersion: "v1", metadata: {}, status: code < 300 ? "Success" : "Failure", message, code })}\n`;
-        res.writeHead(code, {
-          "Content-Type": "application/json",
-          "Content-Length": Buffer.byteLength(body),
-        });
-        res.end(body);
-      };
-      if (req.method !== "POST") {
-        reply(405, `method ${req.method} not allowed`);
-        return;
-      }
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        let list: { kind?: unknown; apiVersion?: unknown; items?: unknown };
-        try {
-          list = JSON.parse(Buffer.concat(chunks).toString("utf8"));
-        } catch (e) {
-          reply(400, `invalid JSON: ${(e as Error).message}`);
-          return;
-        }
-        if (list?.kind !== "EventList" || !Array.isArray(list.items)) {
-          reply(400, 'expected an audit.k8s.io EventList with "items"');
-          return;
-        }
-        const lines = list.items.map((e) => `${JSON.stringify(e)}\n`).join("");
-        appendFileSync(outFile, lines);
-        batches++;
-        events += list.items.length;
-        log(`received ${list.items.length} event(s)`);
-        reply(200, "ok");
-      });
-    },
-  );
-  await new Promise<void>((ok, fail) => {
-    server.once("error", fail);
-    server.listen(opts.port ?? 0, opts.bindAddress ?? "127.0.0.1", () => ok());
   });
-  const port = (server.address() as AddressInfo).port;
-  const url = `https://127.0.0.1:${port}/audit`;
+  const report = (r: SourceReport) => log(`${r.where}: ${r.message}`);
+  receiver.on("drop", report);
+  receiver.on("skip", report);
+  const host = opts.bindAddress ?? "127.0.0.1";
+  const urlHost =
+    host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host.includes(":") ? `[${host}]` : host;
+  const url = `https://${urlHost}:${receiver.port}/audit`;
   const kubeconfigFile = join(dataDir, "webhook-kubeconfig");
   writeFileSync(
     kubeconfigFile,
     kubeconfigYAML({
       name: "kaudit-demo-receiver",
       server: url,
-      caPEM: tls.ca.cert,
-      clientCert: tls.client,
+      caPEM: pki.ca.cert,
+      clientCert: pki.client,
     }),
     { mode: 0o600 },
   );
   return {
     url,
-    port,
+    port: receiver.port,
     kubeconfigFile,
     outFile,
     get batches() {
@@ -112,10 +148,10 @@ export async function startReceiver(opts: {
     get events() {
       return events;
     },
-    close: () =>
-      new Promise<void>((ok) => {
-        server.close(() => ok());
-        server.closeAllConnections();
-      }),
+    stats: receiver.stats,
+    close: async () => {
+      await receiver.close();
+      closeSync(fd);
+    },
   };
 }

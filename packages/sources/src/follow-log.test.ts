@@ -191,7 +191,8 @@ describe("followLog: rotation", () => {
     const total = 60_000;
     const saveEvery = 200;
     // 500 events every 200 ms: the log rotates about every 4 s for 24 s while the follower is killed
-    const w = child("rotate-writer.mjs", [file, String(total), "50", "k", "200"]);
+    // (after its first 500 it waits for the first follower's position file)
+    const w = child("rotate-writer.mjs", [file, String(total), "50", "k", "200", positionFile]);
     const writerDone = new Promise((r) => w.on("exit", r));
     const got: string[] = [];
     let buffer = "";
@@ -219,7 +220,16 @@ describe("followLog: rotation", () => {
     await writerDone;
     const last = run();
     const unique = () => new Set(got).size;
-    await until(() => unique() >= total, 60_000, `all ${total} events (have ${unique()})`);
+    const missing = () => {
+      const ids = new Set(got);
+      const gaps: string[] = [];
+      for (let i = 0; i < total && gaps.length < 5; i++)
+        if (!ids.has(`k-${i}`)) gaps.push(`k-${i}`);
+      return `have ${ids.size}, first missing ${gaps.join(" ")}; position ${fs.readFileSync(positionFile, "utf8")}; files ${fs.readdirSync(d).length}`;
+    };
+    await until(() => unique() >= total, 60_000, `all ${total} events`).catch((e: Error) => {
+      throw new Error(`${e.message}: ${missing()}`);
+    });
     last.kill("SIGKILL");
     expect(got.filter((g) => g.startsWith("problem"))).toEqual([]);
     const ids = new Set(got);

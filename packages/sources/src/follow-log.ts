@@ -14,7 +14,7 @@ import {
   listBackups,
   sameContent,
 } from "./file-identity";
-import { DEFAULT_MAX_DEPTH, measureJSON } from "./json-limits";
+import { DEFAULT_MAX_DEPTH } from "./json-limits";
 import { readPositionFile, type SavedPosition, writePositionFile } from "./position-file";
 import type { Problem } from "./problem";
 import { SourceEmitter, type SourceStats } from "./source-stats";
@@ -410,20 +410,9 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
         });
       }
     }
-    for (const b of backups) {
-      if (b === found || b.time < after) continue;
-      const c = await this.openCursor(b.path, {
-        live: false,
-        offset: 0,
-        rotatedAt: b.time,
-        fromStart: true,
-      });
-      if (c) {
-        this.files.push(c);
-        this.stats.backupsRead++;
-      }
-    }
-    await this.openLive("start");
+    const handled = new Set<string>();
+    if (found) handled.add(found.stem);
+    await this.pinNewer(handled, after);
   }
 
   /** A file next to the followed one starting with `ref`'s bytes under another inode (a copytruncate copy). */
@@ -628,14 +617,11 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
     if (c0 === 0x7b) {
       let ev: Event;
       try {
-        ev = decodeEvent(text);
+        // the nesting limit is checked on the text, before anything recursive runs
+        ev = decodeEvent(text, { maxDepth: this.o.maxDepth });
       } catch (err) {
         const at = (err as { offset?: number }).offset;
-        this.problem(c, end, "invalid JSON: the line is not one JSON object", (at ?? 0) + 1);
-        return;
-      }
-      if (measureJSON(ev, this.o.maxDepth).tooDeep) {
-        this.problem(c, end, `event nested deeper than ${this.o.maxDepth} levels`);
+        this.problem(c, end, (err as Error).message, (at ?? 0) + 1);
         return;
       }
       if (ev.apiVersion !== API_VERSION || "timestamp" in ev || "metadata" in ev)
@@ -708,22 +694,36 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
    */
   private async rotated(c: Cursor): Promise<void> {
     this.stats.rotations++;
-    const head = await headOfFd(c.fh!, FINGERPRINT_BYTES);
-    const own: FileRef = { ...c.ref, fingerprint: hashBytes(head), fingerprintBytes: head.length };
-    const handled = new Set(c.snapshot);
+    await this.pinNewer(new Set(c.snapshot), 0, c);
+  }
+
+  /**
+   * Opens every backup not in `handled` (nor older than `after`, nor `own`'s backup) and then
+   * the file the path names now, in that order. A rotation between the listing and the open is
+   * caught by listing again: its backup is then opened first.
+   */
+  private async pinNewer(handled: Set<string>, after: number, own?: Cursor): Promise<void> {
+    let ownRef: FileRef | undefined;
+    if (own) {
+      const head = await headOfFd(own.fh!, FINGERPRINT_BYTES);
+      ownRef = { ...own.ref, fingerprint: hashBytes(head), fingerprintBytes: head.length };
+    }
     for (let attempt = 0; attempt < 50; attempt++) {
       for (const b of listBackups(this.file)) {
         if (handled.has(b.stem)) continue;
         handled.add(b.stem);
-        if (!b.gz) {
-          const st = statOrUndefined(b.path);
-          if (st && st.ino === c.ref.ino && st.dev === c.ref.dev) {
-            c.rotatedAt = b.time;
+        if (b.time < after) continue;
+        if (own && ownRef) {
+          if (!b.gz) {
+            const st = statOrUndefined(b.path);
+            if (st && st.ino === own.ref.ino && st.dev === own.ref.dev) {
+              own.rotatedAt = b.time;
+              continue;
+            }
+          } else if (ownRef.fingerprintBytes > 0 && (await sameContent(b.path, ownRef))) {
+            own.rotatedAt = b.time;
             continue;
           }
-        } else if (own.fingerprintBytes > 0 && (await sameContent(b.path, own))) {
-          c.rotatedAt = b.time;
-          continue;
         }
         const n = await this.openCursor(b.path, {
           live: false,
@@ -737,8 +737,6 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
         }
       }
       const n = await this.openCursor(this.file, { live: true, offset: 0, fromStart: true });
-      // Rotated again between the listing and the open? Then the file opened is newer than
-      // backups not listed yet: list again so they are read first.
       if (n && listBackups(this.file).every((b) => handled.has(b.stem))) {
         n.snapshot = handled;
         this.files.push(n);

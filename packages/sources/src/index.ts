@@ -46,7 +46,12 @@ export {
   type SourceFormat,
   shapeOf,
 } from "./records";
-export type { SourceReport, SourceStats } from "./source-stats";
+export {
+  /** The error type of source failures. */
+  SourceError,
+  type SourceReport,
+  type SourceStats,
+} from "./source-stats";
 export {
   /** Parses kube's static token CSV. */
   parseTokenFile,

@@ -101,7 +101,7 @@ function parseFailure(e: unknown): string {
   const at = /position (\d+)/.exec(String((e as Error)?.message))?.[1];
   return at === undefined
     ? "request body is not valid JSON"
-    : `request body is not valid JSON (at byte ${at})`;
+    : `request body is not valid JSON (at character ${at})`;
 }
 
 /** The events of a parsed body, or why it is not audit events. */
@@ -425,16 +425,19 @@ export class WebhookReceiver extends SourceEmitter implements AsyncIterable<Rece
     const where = req.socket.remoteAddress ?? "";
     let parsed: unknown;
     try {
-      // decodeEventList keeps each item's request/response bodies exact (for re-encoding); a
-      // top-level array is parsed the same way, wrapped.
+      // JSON.parse is iterative in V8 (any depth is safe to parse); each event's depth is
+      // checked next, so one deep event is dropped rather than its whole batch refused. With
+      // request/response bodies in the text, decodeEventList also keeps their exact text.
       const text = body.toString("utf8");
       const c = text.charCodeAt(text.search(/\S/));
-      if (c === 0x5b) parsed = decodeEventList(`{"items":${text}}`).items;
-      else if (c === 0x7b) {
-        parsed = decodeEventList(text);
+      const bodies = text.includes('Object"');
+      const any = { maxDepth: Number.POSITIVE_INFINITY };
+      if (c === 0x5b) {
+        parsed = bodies ? decodeEventList(`{"items":${text}}`, any).items : JSON.parse(text);
+      } else if (c === 0x7b && bodies) {
+        parsed = decodeEventList(text, any);
         const v = parsed as Record<string, unknown>;
-        if (!Array.isArray(v.items) && v.kind === "Event" && text.includes('Object"'))
-          parsed = decodeEvent(text);
+        if (!Array.isArray(v.items) && v.kind === "Event") parsed = decodeEvent(text, any);
       } else parsed = JSON.parse(text) as unknown;
     } catch (e) {
       this.reply(res, 400, parseFailure(e));
