@@ -519,7 +519,7 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
       // A live file may have been truncated and refilled before this read: then these bytes
       // belong to new content at an old offset. Checked after the read, so a match means they
       // are the old content's.
-      if (c.live && c.ref.fingerprintBytes > 0 && !(await this.sameStart(c))) {
+      if (c.live && !(await this.sameStart(c))) {
         await this.truncated(c);
         return 1;
       }
@@ -528,9 +528,18 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
     return chunk.length;
   }
 
+  /**
+   * Whether the file still starts with the bytes `c` was fingerprinted by; a file that has
+   * grown is fingerprinted further (positions already handed out keep the shorter fingerprint,
+   * which still matches).
+   */
   private async sameStart(c: Cursor): Promise<boolean> {
-    const head = await headOfFd(c.fh!, c.ref.fingerprintBytes);
-    return head.length === c.ref.fingerprintBytes && hashBytes(head) === c.ref.fingerprint;
+    const head = await headOfFd(c.fh!, FINGERPRINT_BYTES);
+    const n = c.ref.fingerprintBytes;
+    if (head.length < n || hashBytes(head.subarray(0, n)) !== c.ref.fingerprint) return false;
+    if (head.length > n)
+      c.ref = { ...c.ref, fingerprint: hashBytes(head), fingerprintBytes: head.length };
+    return true;
   }
 
   /** Splits `chunk` (after the cursor's pending bytes) into whole lines and decodes them. */
@@ -662,15 +671,9 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
       return true;
     }
     c.seenSize = st.size;
-    if (c.ref.fingerprintBytes > 0 && !(await this.sameStart(c))) {
+    if (!(await this.sameStart(c))) {
       await this.truncated(c);
       return true;
-    }
-    if (c.ref.fingerprintBytes < FINGERPRINT_BYTES && st.size > c.ref.fingerprintBytes) {
-      // The file has grown since it was fingerprinted: fingerprint more of it (positions
-      // already handed out keep the old, shorter one, which still matches).
-      const head = await headOfFd(c.fh!, FINGERPRINT_BYTES);
-      c.ref = { ...c.ref, fingerprint: hashBytes(head), fingerprintBytes: head.length };
     }
     return this.checkRotation(c);
   }
