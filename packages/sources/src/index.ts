@@ -21,14 +21,6 @@ export {
 export { gkeToEvent, isGkeLogEntry, parseResourceName } from "./gke";
 export { createLocator, jsonErrorColumn, jsonErrorMessage, type Locator, pathKeys } from "./locate";
 export { formatProblem, type Problem } from "./problem";
-export {
-  type NatsEvent,
-  NatsReader,
-  type NatsSource,
-  type ReadNatsOptions,
-  /** Reads events from NATS JetStream (durable pull consumer, ack after hand-off). */
-  readNats,
-} from "./read-nats";
 export { errnoText, type Input, inputName, type ReadBytesOptions, readBytes } from "./read-bytes";
 export {
   type EventReader,
@@ -37,6 +29,14 @@ export {
   type ReadEventsOptions,
   readEvents,
 } from "./read-events";
+export {
+  type NatsEvent,
+  NatsReader,
+  type NatsSource,
+  type ReadNatsOptions,
+  /** Reads events from NATS JetStream (durable pull consumer, ack after hand-off). */
+  readNats,
+} from "./read-nats";
 export {
   type EventSource,
   kindOf,
