@@ -35,6 +35,8 @@ export interface CompileScope {
   macro(name: string, from: MacroUse): { ast: ConditionNode; src: ConditionSource } | undefined;
   /** Interns a field accessor (one cache slot per distinct field + argument). */
   accessor(spec: FieldAccessor["spec"], arg: FieldArg | undefined, key: string): FieldAccessor;
+  /** Compiled macros, shared by every rule that uses them and memoised per event. */
+  compiledMacros: Map<string, { slot: number; predicate?: Predicate }>;
   /** Records a load warning for the node. */
   warn(code: string, message: string, node: { at: number }, src: ConditionSource): void;
 }
@@ -277,10 +279,26 @@ export function compileCondition(
         if (stack.includes(n.name)) {
           throw new CompileError(`Macro '${n.name}' refers to itself`, n, src);
         }
-        return compileCondition(scope, m.ast, m.src, { kind: "macro", name: n.name }, [
-          ...stack,
-          n.name,
-        ]);
+        // A macro compiles to the same predicate wherever it is used (its own visibility decides
+        // what it sees), so it is compiled once and its result remembered for the event.
+        let shared = scope.compiledMacros.get(n.name);
+        if (shared === undefined) {
+          shared = { slot: scope.compiledMacros.size };
+          scope.compiledMacros.set(n.name, shared);
+          shared.predicate = compileCondition(
+            scope,
+            m.ast,
+            m.src,
+            { kind: "macro", name: n.name },
+            [...stack, n.name],
+          );
+        }
+        const { slot } = shared;
+        const predicate = shared.predicate;
+        if (predicate === undefined) {
+          throw new CompileError(`Macro '${n.name}' refers to itself`, n, src);
+        }
+        return (c) => c.memo(slot, predicate);
       }
       case "check":
         return compileCheck(scope, n, src);
@@ -328,6 +346,14 @@ function compileCheck(
       member = (v) => set.has(String(v));
     }
     if (!f.spec.list) {
+      if (n.op !== "pmatch" && !numeric) {
+        // The common case (`ka.verb in (create, update)`), without the extra call.
+        const set = new Set(rhs);
+        return (c) => {
+          const v = c.value(f);
+          return typeof v === "string" ? set.has(v) : v !== undefined && set.has(String(v));
+        };
+      }
       return (c) => {
         const v = c.value(f) as string | number | undefined;
         return v !== undefined && member(v);
@@ -352,6 +378,19 @@ function compileCheck(
 
   if (n.value!.kind === "list") fail(`operator '${n.op}' takes a single value, not a list`);
   const test = scalarTest(n.op, rhs[0]!, numeric, fail);
+  if (!f.spec.list && !numeric && (n.op === "=" || n.op === "!=")) {
+    const want = rhs[0]!;
+    if (n.op === "=") {
+      return (c) => {
+        const v = c.value(f);
+        return typeof v === "string" ? v === want : v !== undefined && String(v) === want;
+      };
+    }
+    return (c) => {
+      const v = c.value(f);
+      return typeof v === "string" ? v !== want : v !== undefined && String(v) !== want;
+    };
+  }
   if (!f.spec.list) {
     return (c) => {
       const v = c.value(f) as string | number | undefined;

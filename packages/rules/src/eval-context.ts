@@ -21,13 +21,27 @@ export class EvalContext implements FieldInput {
   private gen = 0;
   private stamps: Uint32Array;
   private values: FieldValue[];
+  private memoStamps: Uint32Array;
+  private memoValues: Uint8Array;
 
   constructor(
     slots: number,
     readonly timeZone: string,
+    memoSlots = 0,
   ) {
     this.stamps = new Uint32Array(slots);
     this.values = new Array(slots);
+    this.memoStamps = new Uint32Array(memoSlots);
+    this.memoValues = new Uint8Array(memoSlots);
+  }
+
+  /** A macro's result for this event, computed once. */
+  memo(slot: number, predicate: (c: EvalContext) => boolean): boolean {
+    if (this.memoStamps[slot] === this.gen) return this.memoValues[slot] === 1;
+    const v = predicate(this);
+    this.memoStamps[slot] = this.gen;
+    this.memoValues[slot] = v ? 1 : 0;
+    return v;
   }
 
   /** Starts a new event (forgets the values of the previous one). */
@@ -38,6 +52,7 @@ export class EvalContext implements FieldInput {
     this.gen = (this.gen + 1) >>> 0;
     if (this.gen === 0) {
       this.stamps.fill(0);
+      this.memoStamps.fill(0);
       this.gen = 1;
     }
   }

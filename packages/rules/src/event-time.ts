@@ -15,9 +15,55 @@ export interface EventTime {
 const RFC3339 =
   /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:([Zz])|([+-])(\d{2}):(\d{2}))$/;
 
+let cachedHour = "";
+let cachedHourSeconds = 0;
+
+function digits(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
 /** Parses an RFC 3339 time (`2018-10-25T13:58:49.730588Z`); undefined when it is not one. */
 export function parseEventTime(text: unknown): EventTime | undefined {
   if (typeof text !== "string") return undefined;
+  // Fast path for what kube-apiserver writes (UTC, `Z`): the date and hour are parsed once per
+  // hour of log, minutes/seconds/fraction from their digits.
+  const n = text.length;
+  if (
+    n >= 20 &&
+    text.charCodeAt(n - 1) === 90 &&
+    text.charCodeAt(16) === 58 &&
+    text.charCodeAt(13) === 58
+  ) {
+    const hour = text.slice(0, 13);
+    if (hour !== cachedHour) {
+      const m = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2})$/.exec(hour);
+      const s = m && Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4])) / 1000;
+      if (m !== null && s !== null && !Number.isNaN(s) && Number(m[4]) < 24 && Number(m[2]) <= 12) {
+        cachedHour = hour;
+        cachedHourSeconds = s;
+      }
+    }
+    if (hour === cachedHour) {
+      const min = digits(text, 14, 16);
+      const sec = digits(text, 17, 19);
+      let nanos = 0;
+      let ok = min >= 0 && min < 60 && sec >= 0 && sec < 61;
+      if (n > 20) {
+        const frac = n - 21;
+        ok &&= text.charCodeAt(19) === 46 && frac >= 1 && frac <= 9;
+        const f = ok ? digits(text, 20, n - 1) : -1;
+        ok &&= f >= 0;
+        nanos = f * 10 ** (9 - frac);
+      } else ok &&= n === 20;
+      if (ok) return { seconds: cachedHourSeconds + min * 60 + sec, nanos };
+    }
+  }
   const m = RFC3339.exec(text);
   if (m === null) return undefined;
   let seconds =
@@ -54,9 +100,15 @@ function two(n: number): string {
 }
 
 /** `2018-10-25T13:58:49.730588000Z`, the time of Falco's JSON output. */
+let isoSeconds = Number.NaN;
+let isoPrefix = "";
 export function isoTime(t: EventTime): string {
-  const d = new Date(t.seconds * 1000);
-  return `${d.toISOString().slice(0, 19)}.${String(t.nanos).padStart(9, "0")}Z`;
+  // Alerts of one second share the formatting of the second.
+  if (t.seconds !== isoSeconds) {
+    isoPrefix = new Date(t.seconds * 1000).toISOString().slice(0, 19);
+    isoSeconds = t.seconds;
+  }
+  return `${isoPrefix}.${String(t.nanos).padStart(9, "0")}Z`;
 }
 
 /** `13:58:49.730588000`, Falco's `%evt.time` (printed in UTC here). */

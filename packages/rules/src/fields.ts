@@ -6,7 +6,7 @@
  * as the plugin does.
  */
 import { attributesFromEvent, type Event, isLongRunning } from "@kaudit/api";
-import { clockTime, type EventTime, isoTime, rawTime, timeMs } from "./event-time";
+import { clockTime, type EventTime, isoTime, parseEventTime, rawTime, timeMs } from "./event-time";
 import { localParts } from "./local-time";
 
 /** A field's value for one event: missing, one string (or number), or a list of strings. */
@@ -16,6 +16,8 @@ export type FieldValue = undefined | string | number | string[];
 export interface FieldArg {
   raw: string;
   index?: number | undefined;
+  /** `jevt.value`'s pointer split into keys (computed once). */
+  keys?: string[] | undefined;
 }
 
 /** What an extractor sees: the event object and things computed once per event. */
@@ -235,31 +237,22 @@ function uriParam(ev: Json, key: string): string | undefined {
   }
 }
 
-function jsonPointer(ev: Json, pointer: string): string | undefined {
-  if (pointer === "") return JSON.stringify(ev);
+/** The keys of a JSON pointer (`/a/b~1c` → `a`, `b/c`); `[]` for the whole document. */
+export function pointerKeys(pointer: string): string[] {
+  if (pointer === "") return [];
   const p = pointer.startsWith("/") ? pointer.slice(1) : pointer;
-  let cur: Json = ev;
-  for (const raw of p.split("/")) {
-    cur = get(cur, raw.replaceAll("~1", "/").replaceAll("~0", "~"));
-    if (cur === undefined) return undefined;
-  }
-  return asString(cur);
+  return p.split("/").map((k) => k.replaceAll("~1", "/").replaceAll("~0", "~"));
+}
+
+function jsonPointer(ev: Json, arg: FieldArg): string | undefined {
+  arg.keys ??= pointerKeys(arg.raw);
+  if (arg.keys.length === 0) return JSON.stringify(ev);
+  return asString(path(ev, arg.keys));
 }
 
 function timestampMs(v: Json): number | undefined {
-  if (typeof v !== "string") return undefined;
-  const m =
-    /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(?:[Zz]|([+-])(\d{2}):(\d{2}))$/.exec(
-      v,
-    );
-  if (m === null) return undefined;
-  let ms = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!);
-  if (m[7] !== undefined) ms += Number(`0.${m[7]}`) * 1000;
-  if (m[8] !== undefined) {
-    const off = (+m[9]! * 60 + +m[10]!) * 60000;
-    ms += m[8] === "+" ? -off : off;
-  }
-  return ms;
+  const t = parseEventTime(v);
+  return t === undefined ? undefined : timeMs(t);
 }
 
 /** When the request arrived (requestReceivedTimestamp, else the event's own time), epoch ms. */
@@ -665,7 +658,7 @@ const JSON_FIELDS: FieldSpec[] = [
   field(
     "jevt.value",
     "A value of the event by JSON pointer (jevt.value[/objectRef/resource])",
-    (i, a) => jsonPointer(i.ev, a!.raw),
+    (i, a) => jsonPointer(i.ev, a!),
     { arg: "key", origin: "json" },
   ),
   field("jevt.obj", "The whole event as indented JSON", (i) => JSON.stringify(i.ev, null, 2), {
@@ -697,7 +690,8 @@ const KAUDIT: FieldSpec[] = [
     "Milliseconds from requestReceivedTimestamp to stageTimestamp",
     (i) => {
       const start = timestampMs(i.ev.requestReceivedTimestamp);
-      const end = timestampMs(i.ev.stageTimestamp);
+      // The event's time is its stageTimestamp, already parsed.
+      const end = i.ev.stageTimestamp === undefined ? undefined : timeMs(i.time);
       if (start === undefined || end === undefined) return undefined;
       return Math.round((end - start) * 1000) / 1000;
     },

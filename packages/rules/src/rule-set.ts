@@ -32,6 +32,7 @@ import {
   outputFields,
   renderOutput,
 } from "./output";
+import { requiredValues } from "./prefilter";
 import { type RuleWindows, ThresholdState, type ThresholdStats } from "./threshold";
 import {
   compileTimeWindow,
@@ -144,6 +145,9 @@ interface CompiledRule {
   inside?: TimeWindow[] | undefined;
   outside?: TimeWindow[] | undefined;
   inactiveWindows: boolean;
+  sortedTags: string[];
+  /** The `ka.target.resource` values the condition requires (undefined: any). */
+  resources?: Set<string> | undefined;
 }
 
 function sourceOf(
@@ -186,6 +190,11 @@ export class RuleSet {
   private readonly ctx: EvalContext;
   private readonly first: boolean;
   private counters = { events: 0, unreadable: 0, alerts: 0 };
+  private readonly macroAsts = new Map<string, { ast: ConditionNode; src: Located2 }>();
+  /** Enabled rules that do not pin ka.target.resource, and the candidates per resource value. */
+  private anyResource: CompiledRule[] = [];
+  private readonly byResource = new Map<string, CompiledRule[]>();
+  private resourceField!: FieldAccessor;
 
   /** @internal use {@link loadRules} */
   constructor(col: Collector, options: LoadOptions) {
@@ -212,7 +221,7 @@ export class RuleSet {
     };
 
     // Macros: parse all (syntax errors anywhere are errors), check their references.
-    const macroAst = new Map<string, { ast: ConditionNode; src: Located2 }>();
+    const macroAst = this.macroAsts;
     for (const m of col.macros.values()) {
       const src = sourceOf(m.cond, { kind: "macro", name: m.name }, "condition");
       macroAst.set(m.name, { ast: parseOrThrow(m.cond.text, src), src });
@@ -233,6 +242,7 @@ export class RuleSet {
     const lists = new Map<string, readonly string[]>();
     for (const l of col.lists.values()) lists.set(l.name, l.items);
 
+    const compiledMacros = new Map<string, { slot: number; predicate?: Predicate }>();
     const scope: CompileScope = {
       lists,
       macro: (name, use) => {
@@ -245,6 +255,7 @@ export class RuleSet {
         return m;
       },
       accessor,
+      compiledMacros,
       warn: (code, message, node, src) => {
         this.warnings.push({ code, message, ...(src as Located2).locate(node.at) });
       },
@@ -277,7 +288,13 @@ export class RuleSet {
       });
     }
     this.state.retain(new Set(this.compiled.filter((c) => c.threshold).map((c) => c.info.name)));
-    this.ctx = new EvalContext(accessors.size, this.timeZone);
+    this.resourceField = accessor(
+      FIELDS.get("ka.target.resource")!,
+      undefined,
+      "ka.target.resource",
+    );
+    this.anyResource = this.active().filter((r) => r.resources === undefined);
+    this.ctx = new EvalContext(accessors.size, this.timeZone, compiledMacros.size);
   }
 
   private compileRule(
@@ -288,8 +305,15 @@ export class RuleSet {
     const item = { kind: "rule" as const, name: r.name };
     const condSrc = sourceOf(r.cond, item, "condition");
     let predicate: Predicate;
+    let resources: Set<string> | undefined;
     try {
       const ast = parseOrThrow(r.cond.text, condSrc);
+      resources = requiredValues(
+        ast,
+        "ka.target.resource",
+        (name) => this.macroAsts.get(name)?.ast,
+        scope.lists,
+      );
       const parts: Predicate[] = [compileCondition(scope, ast, condSrc, { kind: "rule" })];
       for (const ex of r.exceptions) {
         const text = this.exceptionCondition(ex);
@@ -338,6 +362,8 @@ export class RuleSet {
       predicate,
       output,
       inactiveWindows: false,
+      sortedTags: [...r.tags].sort(),
+      resources,
     };
     if (r.kaudit !== undefined) this.compileExtension(compiled, r.kaudit.loc, scope, windows);
     return compiled;
@@ -603,8 +629,7 @@ export class RuleSet {
     const c = this.ctx;
     c.reset(ev, time);
     let alerts: Alert[] | undefined;
-    for (const r of this.compiled) {
-      if (!r.info.enabled || r.inactiveWindows) continue;
+    for (const r of this.candidates(c)) {
       if (!r.predicate(c)) continue;
       const alert = this.fire(r, c, time);
       if (alert === undefined) continue;
@@ -615,6 +640,23 @@ export class RuleSet {
     if (alerts === undefined) return [];
     this.counters.alerts += alerts.length;
     return alerts;
+  }
+
+  private active(): CompiledRule[] {
+    return this.compiled.filter((r) => r.info.enabled && !r.inactiveWindows);
+  }
+
+  /** The rules that can match this event, in file order (the others need another resource). */
+  private candidates(c: EvalContext): CompiledRule[] {
+    const res = c.value(this.resourceField);
+    if (typeof res !== "string") return this.anyResource;
+    let list = this.byResource.get(res);
+    if (list === undefined) {
+      list = this.active().filter((r) => r.resources === undefined || r.resources.has(res));
+      // Resource names are few; cap the cache anyway against hostile input.
+      if (this.byResource.size < 4096) this.byResource.set(res, list);
+    }
+    return list;
   }
 
   private fire(r: CompiledRule, c: EvalContext, time: EventTime): Alert | undefined {
@@ -661,7 +703,7 @@ export class RuleSet {
       source: "k8s_audit",
       output: `${clockTime(time)}: ${r.priorityName} ${message}`,
       output_fields: outputFields(r.output, c),
-      tags: [...r.info.tags].sort(),
+      tags: r.sortedTags.slice(),
     };
     if (ext !== undefined) alert.kaudit = ext;
     return alert;
