@@ -691,7 +691,8 @@ export class RuleSet {
         window_ms: th.windowMs,
         first: isoTime({
           seconds: firstSec,
-          nanos: Math.round((hit.firstMs - firstSec * 1000) * 1e6),
+          // Counted in (float) milliseconds: round to kube's microseconds.
+          nanos: Math.round((hit.firstMs - firstSec * 1000) * 1000) * 1000,
         }),
       };
     }
