@@ -54,7 +54,7 @@ describe("constant memory on a 250 MB log (and its gzip)", () => {
     expect(report.latency.annotations.length).toBe(2);
     const rss = maxRss(r.stderr);
     expect(rss).toBeLessThan(RSS_BUDGET);
-  }, 60_000);
+  }, 120_000);
 
   it("report streams it into a page of bounded size", async () => {
     const out = join(dir, "big.html");
@@ -63,7 +63,7 @@ describe("constant memory on a 250 MB log (and its gzip)", () => {
     // ECharts (~1.1 MB) plus a bounded report: rows, buckets and top-N tables, never the events.
     expect((await stat(out)).size).toBeLessThan(4 * 1024 * 1024);
     expect(maxRss(r.stderr)).toBeLessThan(RSS_BUDGET);
-  }, 60_000);
+  }, 120_000);
 
   it("convert --to legacy -o streams it", async () => {
     const out = join(dir, "big.legacy");

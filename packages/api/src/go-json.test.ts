@@ -107,8 +107,9 @@ describe("checkGoJSON", () => {
     const small = body(300 * 1024);
     const large = body(3 * 1024 * 1024);
     best(small);
-    // Linear: about 10x; a quadratic scan would be about 100x.
-    expect(best(large) / best(small)).toBeLessThan(30);
+    // Linear: about 10x (up to ~30x seen on a loaded 2-core machine, GC included); a quadratic
+    // scan would be about 100x.
+    expect(best(large) / best(small)).toBeLessThan(50);
   });
 });
 

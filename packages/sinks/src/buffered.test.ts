@@ -107,7 +107,10 @@ describe("buffered", () => {
     const s = buffered(m, { ...noThrottle, maxBatchSize: 10 });
     const errors: SinkReport[] = [];
     s.on("error", (r: SinkReport) => errors.push(r));
-    const bad = testEvent({ requestObject: { n: 1n } as never, level: "Request" });
+    // A value that contains itself is the one thing encodeEvent refuses (EncodeError).
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const bad = testEvent({ requestObject: cyclic as never, level: "Request" });
     const good = [testEvent(), testEvent()];
     expect(s.processEvents([good[0]!, bad, good[1]!])).toBe(true);
     await s.shutdown();
