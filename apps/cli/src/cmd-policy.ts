@@ -20,8 +20,8 @@ import {
 } from "@kaudit/policy";
 import type { CliContext } from "./context";
 import { CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, fileError } from "./errors";
-import { readEvents } from "./input";
-import { displayName, openOutput, readBytes } from "./io";
+import { readEvents, readInputBytes } from "./input";
+import { displayName, openOutput } from "./io";
 import { prepareInputs } from "./sources";
 import { renderTable } from "./table";
 import { formatBytes } from "./term";
@@ -37,9 +37,15 @@ export async function loadPolicy(ctx: CliContext, path: string): Promise<ParsedP
   if (path === "-") {
     const parts: Buffer[] = [];
     let size = 0;
-    for await (const chunk of readBytes("-", { stdin: ctx.stdin })) {
+    for await (const chunk of readInputBytes("-", { stdin: ctx.stdin })) {
       size += chunk.length;
-      if (size > DEFAULT_MAX_POLICY_BYTES) break;
+      if (size > DEFAULT_MAX_POLICY_BYTES) {
+        // Refused by size before anything is parsed (a cut-off policy would be parsed wrongly).
+        throw new CliError(
+          `${source}: more than ${DEFAULT_MAX_POLICY_BYTES} bytes is too large for an audit policy (limit ${DEFAULT_MAX_POLICY_BYTES})`,
+          EXIT_FINDINGS,
+        );
+      }
       parts.push(chunk);
     }
     text = Buffer.concat(parts).toString("utf8");

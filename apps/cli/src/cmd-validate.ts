@@ -1,12 +1,12 @@
+import { readFile, stat } from "node:fs/promises";
 import { API_VERSION, upgradeEvent, validateEvent } from "@kaudit/api";
-import { legacyToEvents } from "@kaudit/legacy";
-import { PolicyError, parsePolicy } from "@kaudit/policy";
+import { DEFAULT_MAX_POLICY_BYTES, PolicyError, parsePolicy } from "@kaudit/policy";
+import { kindOf, type ListRecord, type RawRecord } from "@kaudit/sources";
 import { checkRulesFile, isRulesFile } from "./cmd-detect";
 import type { CliContext } from "./context";
-import { CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from "./errors";
-import { kindOf, type Problem, parseDocumentText, readDocument, sniffInput } from "./input";
+import { CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, fileError } from "./errors";
+import { isEmptyInput, type Problem, readRecords } from "./input";
 import { displayName } from "./io";
-import { createLocator } from "./locate";
 
 /** Options of `kaudit validate`. */
 export interface ValidateOptions {
@@ -110,49 +110,30 @@ function* checkEvent(
     yield p(issue.path, issue.message, "error");
 }
 
-function* checkEventOrList(value: unknown, file: string, at: At, tally: Tally): Generator<Problem> {
-  if (kindOf(value) === "EventList") {
-    const list = value as { apiVersion?: unknown; items?: unknown };
-    if (list.apiVersion !== API_VERSION) {
-      if (list.apiVersion !== undefined && !OLD_VERSIONS.has(list.apiVersion as string)) {
-        yield {
-          file,
-          ...at("apiVersion"),
-          path: "apiVersion",
-          message: `unsupported apiVersion ${JSON.stringify(list.apiVersion)}: expected "${API_VERSION}"`,
-          severity: "error",
-        };
-        return;
-      }
-      yield {
-        file,
-        ...at("apiVersion"),
-        path: "apiVersion",
-        message:
-          list.apiVersion === undefined
-            ? `no apiVersion: read as ${API_VERSION}`
-            : `${list.apiVersion} was removed in Kubernetes 1.24; read by upgrading to ${API_VERSION}`,
-        severity: "warning",
-      };
-    }
-    if (!Array.isArray(list.items)) {
-      yield {
-        file,
-        ...at("items"),
-        path: "items",
-        message: "Required value: an EventList needs an items array",
-        severity: "error",
-      };
-      return;
-    }
-    for (let i = 0; i < list.items.length; i++) {
-      tally.events++;
-      yield* checkEvent(list.items[i], file, at, `items[${i}].`, list.apiVersion ?? API_VERSION);
-    }
+/** An EventList's envelope: its apiVersion decides how its items are read. */
+function* checkList(list: ListRecord, file: string): Generator<Problem> {
+  const apiVersion = (list.value as { apiVersion?: unknown } | null)?.apiVersion;
+  if (list.container !== "items" || apiVersion === API_VERSION) return;
+  if (apiVersion !== undefined && !OLD_VERSIONS.has(apiVersion as string)) {
+    yield {
+      file,
+      ...list.locate("apiVersion"),
+      path: "apiVersion",
+      message: `unsupported apiVersion ${JSON.stringify(apiVersion)}: expected "${API_VERSION}"`,
+      severity: "error",
+    };
     return;
   }
-  tally.events++;
-  yield* checkEvent(value, file, at, "");
+  yield {
+    file,
+    ...list.locate("apiVersion"),
+    path: "apiVersion",
+    message:
+      apiVersion === undefined
+        ? `no apiVersion: read as ${API_VERSION}`
+        : `${apiVersion} was removed in Kubernetes 1.24; read by upgrading to ${API_VERSION}`,
+    severity: "warning",
+  };
 }
 
 function checkPolicy(text: string, file: string, lineOffset: number, tally: Tally): Problem[] {
@@ -204,10 +185,109 @@ const LOOKS_LIKE_POLICY = /^\s*"?kind"?\s*:\s*["']?Policy(?:List)?["']?\s*,?\s*$
 
 const isPolicyKind = (k: string | undefined) => k === "Policy" || k === "PolicyList";
 
+/** Refuses a policy file by its size before anything reads it (`--kind policy`). */
+async function policySizeProblem(name: string, file: string): Promise<Problem | undefined> {
+  if (name === "-") return undefined;
+  let size: number;
+  try {
+    const st = await stat(name);
+    if (!st.isFile()) return undefined;
+    size = st.size;
+  } catch (e) {
+    throw fileError(file, e);
+  }
+  if (size <= DEFAULT_MAX_POLICY_BYTES) return undefined;
+  return {
+    file,
+    message: `${size} bytes is too large for an audit policy (limit ${DEFAULT_MAX_POLICY_BYTES}); not parsed`,
+    severity: "error",
+  };
+}
+
+/** The largest Falco rules file `validate` reads whole. */
+const MAX_RULES_FILE_BYTES = 16 * 1024 * 1024;
+
+/** A Falco rules file, read again whole for the rules loader (files only: stdin cannot be read twice). */
+async function checkRules(name: string, file: string, tally: Tally): Promise<Problem[]> {
+  if (name === "-") {
+    return [
+      {
+        file,
+        message: "a Falco rules file on stdin: pass it as a file to validate it",
+        severity: "error",
+      },
+    ];
+  }
+  let text: string;
+  try {
+    const st = await stat(name);
+    if (st.size > MAX_RULES_FILE_BYTES) {
+      return [
+        {
+          file,
+          message: `${st.size} bytes is too large for a rules file (limit ${MAX_RULES_FILE_BYTES}); not parsed`,
+          severity: "error",
+        },
+      ];
+    }
+    text = await readFile(name, "utf8");
+  } catch (e) {
+    throw fileError(file, e);
+  }
+  const r = checkRulesFile(text, file);
+  tally.falcoRules = r.rules;
+  return r.problems;
+}
+
+/** Checks one record of an input (an event of any version, a policy, or a document that did not decode). */
+function* checkRaw(
+  raw: RawRecord,
+  file: string,
+  kind: ValidateOptions["kind"],
+  tally: Tally,
+): Generator<Problem | "wrong-kind"> {
+  if (raw.invalid !== undefined) {
+    // A broken policy still gets kube-apiserver's own decode error (and is counted as one).
+    const text = raw.text ?? "";
+    if (kind === "policy" || (kind === "auto" && LOOKS_LIKE_POLICY.test(text)))
+      yield* checkPolicy(text, file, (raw.textLine ?? 1) - 1, tally);
+    else yield raw.invalid;
+    return;
+  }
+  const found = kindOf(raw.value);
+  const at: At = raw.locate;
+  if (isPolicyKind(found) || kind === "policy") {
+    // A wrong kind is said once per file: the rest of a log would only repeat it.
+    if (kind === "event") {
+      yield wrongKind("event", found, file, at);
+      yield "wrong-kind";
+      return;
+    }
+    if (kind === "policy" && !isPolicyKind(found)) {
+      yield wrongKind("policy", found, file, at);
+      yield "wrong-kind";
+      return;
+    }
+    const text = raw.text ?? JSON.stringify(raw.value);
+    yield* checkPolicy(text, file, (raw.textLine ?? 1) - 1, tally);
+    return;
+  }
+  tally.events++;
+  const inList = raw.prefix.startsWith("items[");
+  yield* checkEvent(
+    raw.value,
+    file,
+    at,
+    raw.prefix,
+    raw.listVersion ?? (inList ? API_VERSION : undefined),
+  );
+}
+
 /**
- * `kaudit validate`: checks event logs (JSON lines, one JSON or YAML Event/EventList, legacy
- * lines) and policies (YAML or JSON, validated as kube-apiserver loads them). Problems go to
- * stderr as `file:line:col: path: message`, one summary line per file to stdout.
+ * `kaudit validate`: checks event logs (every format @kaudit/sources reads: JSON lines, JSON or
+ * YAML Event/EventList documents, legacy lines, GKE/EKS/AKS exports) and policies (YAML or
+ * JSON, validated as kube-apiserver loads them). Problems go to stderr as
+ * `file:line:col: path: message`, one summary line per file to stdout.
  */
 export async function runValidate(
   ctx: CliContext,
@@ -224,102 +304,48 @@ export async function runValidate(
       ctx.report(p);
     };
     try {
-      const input = await sniffInput(name, { stdin: ctx.stdin });
-      if (input.format === "empty") {
-        report({ file, message: "empty input: no event or policy in it", severity: "error" });
-      } else if (input.format === "legacy") {
-        if (options.kind === "policy") {
-          report({
-            file,
-            line: 1,
-            column: 1,
-            message: "expected an audit Policy (--kind policy), found legacy AUDIT: log lines",
-            severity: "error",
-          });
-        } else {
-          for await (const r of legacyToEvents(input.lines)) {
-            if ("event" in r) tally.events++;
-            else
+      const tooBig = options.kind === "policy" ? await policySizeProblem(name, file) : undefined;
+      if (tooBig !== undefined) {
+        tally.policies++;
+        report(tooBig);
+      } else {
+        const reader = readRecords(name, { stdin: ctx.stdin });
+        let rulesFile = false;
+        read: for await (const r of reader) {
+          if ("problem" in r) report(r.problem);
+          else if ("list" in r) for (const p of checkList(r.list, file)) report(p);
+          else if ("event" in r) {
+            // A legacy line, already converted.
+            if (options.kind === "policy") {
               report({
                 file,
-                line: r.error.line,
-                column: r.error.column,
-                message: r.error.message,
+                line: r.source.line || 1,
+                column: 1,
+                message: "expected an audit Policy (--kind policy), found legacy AUDIT: log lines",
                 severity: "error",
               });
-          }
-        }
-      } else if (input.format === "document") {
-        const text = await readDocument(input);
-        const parsed = parseDocumentText(text, file);
-        if ("problem" in parsed) {
-          // A broken policy still gets kube-apiserver's own decode error (and is counted as one).
-          if (
-            options.kind === "policy" ||
-            (options.kind === "auto" && LOOKS_LIKE_POLICY.test(text))
-          ) {
-            for (const p of checkPolicy(text, file, 0, tally)) report(p);
-          } else report(parsed.problem);
-        } else {
-          let locator: ReturnType<typeof createLocator> | undefined;
-          const at: At = (path) => {
-            locator ??= createLocator(text);
-            return locator.locate(path);
-          };
-          const kind = kindOf(parsed.value);
-          if (options.kind === "auto" && isRulesFile(parsed.value)) {
-            const r = checkRulesFile(text, file);
-            tally.falcoRules = r.rules;
-            for (const p of r.problems) report(p);
+              break;
+            }
+            tally.events++;
           } else if (
-            options.kind === "policy" ? true : options.kind === "auto" && isPolicyKind(kind)
+            options.kind === "auto" &&
+            /^\[\d+\]$/.test(r.raw.source.record ?? "") &&
+            isRulesFile([r.raw.value])
           ) {
-            if (options.kind === "policy" && kind !== undefined && !isPolicyKind(kind))
-              report(wrongKind("policy", kind, file, at));
-            else for (const p of checkPolicy(text, file, 0, tally)) report(p);
-          } else if (isPolicyKind(kind)) {
-            report(wrongKind("event", kind, file, at));
+            // A Falco rules file (a YAML list of rule/macro/list items): kaudit detect's loader checks it whole.
+            rulesFile = true;
+            break;
           } else {
-            for (const p of checkEventOrList(parsed.value, file, at, tally)) report(p);
+            for (const p of checkRaw(r.raw, file, options.kind, tally)) {
+              if (p === "wrong-kind") break read;
+              report(p);
+            }
           }
         }
-      } else {
-        let n = 0;
-        for await (const line of input.lines) {
-          n++;
-          if (typeof line !== "string") {
-            report({
-              file,
-              line: n,
-              column: line.error.column,
-              message: line.error.message,
-              severity: "error",
-            });
-            continue;
-          }
-          if (line.trim() === "") continue;
-          const parsed = parseDocumentText(line, file);
-          if ("problem" in parsed) {
-            report({ ...parsed.problem, line: n });
-            continue;
-          }
-          const lineNo = n;
-          const at: At = (path) => createLocator(line, lineNo - 1).locate(path);
-          const kind = kindOf(parsed.value);
-          if (isPolicyKind(kind) || options.kind === "policy") {
-            // A wrong kind is said once per file: the rest of a log would only repeat it.
-            if (options.kind === "event") {
-              report(wrongKind("event", kind, file, at));
-              break;
-            }
-            if (options.kind === "policy" && !isPolicyKind(kind)) {
-              report(wrongKind("policy", kind, file, at));
-              break;
-            }
-            for (const p of checkPolicy(line, file, n - 1, tally)) report(p);
-            continue;
-          }
-          for (const p of checkEventOrList(parsed.value, file, at, tally)) report(p);
+        if (rulesFile) {
+          for (const p of await checkRules(name, file, tally)) report(p);
+        } else if (isEmptyInput(reader) && tally.errors === 0) {
+          report({ file, message: "empty input: no event or policy in it", severity: "error" });
         }
       }
     } catch (e) {

@@ -1,409 +1,145 @@
 import type { Event } from "@kaudit/api";
-import { decodeEvent, decodeEventList, upgradeEvent, validateEvent } from "@kaudit/api";
-import { type LineReadError, legacyToEvents } from "@kaudit/legacy";
-import { parse as parseYAML } from "yaml";
-import { CliError, EXIT_FINDINGS } from "./errors";
-import { displayName, type ReadOptions, readLines } from "./io";
-import { createLocator, jsonErrorColumn, jsonErrorMessage } from "./locate";
+import {
+  type EventSource,
+  formatProblem,
+  type Problem,
+  type ReadEventsOptions,
+  type RecordReader,
+  readBytes,
+  readEvents as readSource,
+  readRecords as readSourceRecords,
+  type SourceFormat,
+  SourceReadError,
+} from "@kaudit/sources";
+import { CliError, EXIT_FINDINGS, EXIT_USAGE } from "./errors";
+import { displayName } from "./io";
 
-/** How an input is laid out, decided from its first non-blank line. */
-export type InputFormat = "jsonl" | "legacy" | "document" | "empty";
+export { formatProblem, type Problem };
 
-/** A problem at a place in an input: printed as `file:line:col: path: message`. */
-export interface Problem {
-  file: string;
-  line?: number | undefined;
-  column?: number | undefined;
-  path?: string | undefined;
-  message: string;
-  severity: "error" | "warning";
+/**
+ * Every input is read by @kaudit/sources (one reader for every format: JSON lines of any audit
+ * version, legacy lines, JSON/YAML documents, GKE/EKS/AKS exports, gzip); this module only turns
+ * its errors into exit codes and applies the CLI's one rule for empty inputs.
+ */
+
+/** Options of {@link readEvents}. */
+export interface InputOptions {
+  /** Check every event against the v1 schema (validateEvent) and report failures as problems. */
+  validate?: boolean;
+  /** Stop after the first problem. */
+  strict?: boolean;
+  /** Called with the number of raw (possibly compressed) bytes as they are read. */
+  onBytes?: (n: number) => void;
+  /** Where `-` reads from (default process.stdin). */
+  stdin?: NodeJS.ReadableStream;
+  /** What the inputs hold (default `auto`: told apart per line and document). */
+  format?: "auto" | SourceFormat;
 }
 
-/** `file:line:col: path: message` (the parts that are known). */
-export function formatProblem(p: Problem): string {
-  let where = p.file;
-  if (p.line !== undefined) where += `:${p.line}:${p.column ?? 1}`;
-  // kube-style messages often start with their path already (`rules[0].level: Unsupported value`).
-  const path =
-    p.path !== undefined && p.path !== "" && !p.message.startsWith(`${p.path}: `)
-      ? `${p.path}: `
-      : "";
-  const sev = p.severity === "warning" ? "warning: " : "";
-  return `${where}: ${sev}${path}${p.message}`;
+/** One event read from an input, with the line it came from (0 when not known). */
+export interface EventRecord {
+  event: Event;
+  line: number;
+  source: EventSource;
 }
 
-/** The largest input read as one document (pretty-printed JSON, YAML); JSON lines have no limit. */
-export const MAX_DOCUMENT_BYTES = 256 * 1024 * 1024;
+/** A source error as the CLI reports it: cannot open → exit 2; broken gzip → exit 1. */
+export function cliErrorOf(e: unknown): unknown {
+  if (!(e instanceof SourceReadError) && !(SourceReadError.isInstance(e) && "kind" in e)) return e;
+  const err = e as SourceReadError;
+  return new CliError(err.message, err.kind === "gzip" ? EXIT_FINDINGS : EXIT_USAGE, { cause: e });
+}
 
-const LEGACY_LINE = /^\S+ AUDIT: /;
-
-/** An input whose format has been sniffed; `lines` yields every line again from the first. */
-export interface SniffedInput {
-  name: string;
-  format: InputFormat;
-  lines: AsyncGenerator<string | LineReadError, void, undefined>;
+function sourceOptions(name: string, options: InputOptions): ReadEventsOptions {
+  const o: ReadEventsOptions = { name: displayName(name) };
+  if (options.validate !== undefined) o.validate = options.validate;
+  if (options.strict !== undefined) o.strict = options.strict;
+  if (options.onBytes !== undefined) o.onBytes = options.onBytes;
+  if (options.stdin !== undefined) o.stdin = options.stdin;
+  if (options.format !== undefined) o.format = options.format;
+  return o;
 }
 
 /**
- * Reads an input's first non-blank line to tell JSON lines (a complete JSON value on the line),
- * legacy `AUDIT:` lines and a whole document (pretty-printed JSON, YAML) apart. Nothing but the
- * first line is buffered.
+ * The one rule for empty inputs, in every command: an input with nothing in it (no bytes, or
+ * only blank lines and comments) is a problem — `file: empty input: …` — and the command exits 1
+ * after reading its other inputs. An audit log is never empty while kube-apiserver writes it, so
+ * an empty one is almost always the wrong file.
  */
-export async function sniffInput(name: string, options: ReadOptions = {}): Promise<SniffedInput> {
-  const source = readLines(name, options)[Symbol.asyncIterator]();
-  const seen: (string | LineReadError)[] = [];
-  let format: InputFormat = "empty";
-  for (;;) {
-    const r = await source.next();
-    if (r.done) break;
-    seen.push(r.value);
-    if (typeof r.value !== "string") {
-      format = "document";
-      break;
-    }
-    const t = r.value.trim();
-    if (t === "") continue;
-    if (LEGACY_LINE.test(t)) format = "legacy";
-    else if (t.startsWith("{") || t.startsWith("[")) {
-      try {
-        JSON.parse(t);
-        format = "jsonl";
-      } catch {
-        format = "document";
-      }
-    } else format = "document";
-    break;
-  }
-  async function* lines(): AsyncGenerator<string | LineReadError, void, undefined> {
-    yield* seen;
-    for (;;) {
-      const r = await source.next();
-      if (r.done) return;
-      yield r.value;
-    }
-  }
-  return { name, format, lines: lines() };
+export function isEmptyInput(reader: RecordReader | { counts: RecordReader["counts"] }): boolean {
+  const c = reader.counts;
+  return c.read === 0 && c.dropped === 0 && c.skipped === 0;
 }
 
-/** Collects a document-format input into one string (bounded by {@link MAX_DOCUMENT_BYTES}). */
-export async function readDocument(input: SniffedInput): Promise<string> {
-  const shown = displayName(input.name);
-  const parts: string[] = [];
-  let bytes = 0;
-  let n = 0;
-  for await (const line of input.lines) {
-    n++;
-    if (typeof line !== "string") {
-      throw new CliError(
-        `${shown}:${n}:${line.error.column}: ${line.error.message}`,
-        EXIT_FINDINGS,
-      );
-    }
-    bytes += Buffer.byteLength(line) + 1;
-    if (bytes > MAX_DOCUMENT_BYTES) {
-      throw new CliError(
-        `${shown}: a single JSON/YAML document larger than ${MAX_DOCUMENT_BYTES} bytes; write events as JSON lines (one per line) to stream them`,
-        EXIT_FINDINGS,
-      );
-    }
-    parts.push(line);
-  }
-  return parts.join("\n");
-}
-
-/** Parses a whole document as JSON when it looks like JSON, else as YAML; a Problem on failure. */
-export function parseDocumentText(
-  text: string,
-  file: string,
-): { value: unknown } | { problem: Problem } {
-  const trimmed = text.trimStart();
-  if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
-    try {
-      return { value: JSON.parse(text) };
-    } catch (e) {
-      const col = jsonErrorColumn(text, e);
-      const before = text.slice(0, col - 1);
-      const line = before.split("\n").length;
-      const column = col - (before.lastIndexOf("\n") + 1);
-      return {
-        problem: {
-          file,
-          line,
-          column,
-          message: `invalid JSON: ${jsonErrorMessage(e)}`,
-          severity: "error",
-        },
-      };
-    }
-  }
+/**
+ * The events of one input, whatever its format (see @kaudit/sources' readEvents), as
+ * `{ event, line, source }` or `{ problem }`; problems never stop reading unless `strict`.
+ *
+ * @throws {CliError} exit 2 when the input cannot be opened, exit 1 for corrupt gzip data.
+ */
+export async function* readEvents(
+  name: string,
+  options: InputOptions = {},
+): AsyncGenerator<EventRecord | { problem: Problem }, void, undefined> {
+  const reader = readSource(name, sourceOptions(name, options));
   try {
-    const docs = parseYAML(text, { uniqueKeys: false });
-    return { value: docs };
+    for await (const r of reader) {
+      if ("problem" in r) yield r;
+      else yield { event: r.event, line: r.source.line, source: r.source };
+    }
   } catch (e) {
-    const err = e as { message: string; linePos?: { line: number; col: number }[] };
-    const pos = err.linePos?.[0];
-    const message = err.message.split("\n")[0]!.replace(/ at line \d+, column \d+:?$/, "");
-    return {
+    throw cliErrorOf(e);
+  }
+  if (isEmptyInput(reader)) {
+    yield {
       problem: {
-        file,
-        line: pos?.line ?? 1,
-        column: pos?.col ?? 1,
-        message: `invalid YAML: ${message}`,
+        file: displayName(name),
+        message: "empty input: no audit events in it",
         severity: "error",
       },
     };
   }
 }
 
-/** What kind of audit object a decoded value is, from `kind` or, failing that, its fields. */
-export function kindOf(value: unknown): string | undefined {
-  if (value === null || typeof value !== "object" || Array.isArray(value)) return undefined;
-  const v = value as Record<string, unknown>;
-  if (typeof v.kind === "string" && v.kind !== "") return v.kind;
-  if ("rules" in v) return "Policy";
-  if ("items" in v) return "EventList";
-  if ("auditID" in v || "stage" in v || "requestURI" in v) return "Event";
-  return undefined;
+/**
+ * The records of one input undecided (see @kaudit/sources' readRecords), for `kaudit validate`.
+ * Errors are turned into CliErrors as {@link readEvents} does.
+ */
+export function readRecords(name: string, options: InputOptions = {}): RecordReader {
+  const reader = readSourceRecords(name, sourceOptions(name, options));
+  const iterate = reader[Symbol.asyncIterator].bind(reader);
+  Object.defineProperty(reader, Symbol.asyncIterator, {
+    value: () => {
+      const it = iterate();
+      return {
+        next: async () => {
+          try {
+            return await it.next();
+          } catch (e) {
+            throw cliErrorOf(e);
+          }
+        },
+        return: async () => (it.return ? it.return() : { done: true, value: undefined }),
+      };
+    },
+  });
+  return reader;
 }
 
 /**
- * Decodes again with @kaudit/api's decoder, which remembers the exact text of requestObject and
- * responseObject so that re-encoding gives kube-apiserver's bytes (key order, number spellings).
+ * The bytes of an input (`-` = stdin), gunzipped when they start with gzip's magic bytes.
+ *
+ * @throws {CliError} exit 2 when the input cannot be opened, exit 1 for corrupt gzip data.
  */
-function decodeKeepingBodies(text: string, value: unknown): unknown {
-  return kindOf(value) === "EventList" ? decodeEventList(text) : decodeEvent(text);
-}
-
-/** One event read from an input, with the line it came from (0 when not known, e.g. legacy pairs). */
-export interface EventRecord {
-  event: Event;
-  line: number;
-  /** The decoded object before the upgrade (JSON inputs only). */
-  original?: unknown;
-}
-
-/** Options of {@link readEvents}. */
-export interface ReadEventsOptions extends ReadOptions {
-  /** Check every event against the v1 schema (validateEvent) and report failures as problems. */
-  validate?: boolean;
-  /** Stop after the first problem. */
-  strict?: boolean;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  return typeof value === "object" ? "an object" : `a ${typeof value}`;
-}
-
-/**
- * The events of one input, whatever its format: JSON lines (v1, v1beta1, v1alpha1 or without
- * apiVersion, upgraded to v1 by @kaudit/api's upgradeEvent; an EventList on a line gives its
- * items), one pretty-printed JSON or YAML Event/EventList, or legacy `AUDIT:` lines (converted
- * by @kaudit/legacy). Problems are yielded in order, never dropped.
- */
-export async function* readEvents(
+export async function* readInputBytes(
   name: string,
-  options: ReadEventsOptions = {},
-): AsyncGenerator<EventRecord | { problem: Problem }, InputFormat, undefined> {
-  const file = displayName(name);
-  const input = await sniffInput(name, options);
-  const fromValue = function* (
-    value: unknown,
-    line: number,
-    locate: ((path: string) => { line: number; column: number }) | undefined,
-    prefix: string,
-    listVersion?: string,
-  ): Generator<EventRecord | { problem: Problem }> {
-    const kind = kindOf(value);
-    if (kind === "EventList") {
-      const items = (value as { items?: unknown }).items;
-      if (!Array.isArray(items)) {
-        const at = locate?.(`${prefix}items`) ?? { line, column: 1 };
-        yield {
-          problem: {
-            file,
-            ...at,
-            path: `${prefix}items`,
-            message: "an EventList needs an items array",
-            severity: "error",
-          },
-        };
-        return;
-      }
-      const apiVersion = (value as { apiVersion?: unknown }).apiVersion;
-      for (let i = 0; i < items.length; i++) {
-        yield* fromValue(
-          items[i],
-          locate?.(`${prefix}items[${i}]`).line ?? line,
-          locate,
-          `${prefix}items[${i}].`,
-          typeof apiVersion === "string" ? apiVersion : undefined,
-        );
-      }
-      return;
-    }
-    if (kind !== undefined && kind !== "Event") {
-      const at = locate?.(`${prefix}kind`) ?? { line, column: 1 };
-      yield {
-        problem: {
-          file,
-          ...at,
-          path: `${prefix}kind`,
-          message: `expected an audit Event or EventList, found kind ${JSON.stringify(kind)}${kind === "Policy" ? " (a policy: use kaudit validate, or pass it with --policy)" : ""}`,
-          severity: "error",
-        },
-      };
-      return;
-    }
-    if (value === null || typeof value !== "object" || Array.isArray(value)) {
-      yield {
-        problem: {
-          file,
-          line,
-          column: 1,
-          message: `expected an audit Event object, found ${describe(value)}`,
-          severity: "error",
-        },
-      };
-      return;
-    }
-    let event: Event;
-    try {
-      event = upgradeEvent(value, listVersion === undefined ? {} : { apiVersion: listVersion });
-    } catch (e) {
-      const issues = (e as { issues?: { path: string; message: string }[] }).issues;
-      if (issues && issues.length > 0) {
-        for (const issue of issues) {
-          const at = locate?.(`${prefix}${issue.path}`) ?? { line, column: 1 };
-          yield {
-            problem: {
-              file,
-              ...at,
-              path: `${prefix}${issue.path}`,
-              message: issue.message,
-              severity: "error",
-            },
-          };
-        }
-      } else {
-        yield {
-          problem: { file, line, column: 1, message: (e as Error).message, severity: "error" },
-        };
-      }
-      return;
-    }
-    if (options.validate) {
-      const r = validateEvent(event);
-      if (!r.ok) {
-        for (const issue of r.issues) {
-          const at = locate?.(`${prefix}${issue.path}`) ?? { line, column: 1 };
-          yield {
-            problem: {
-              file,
-              ...at,
-              path: `${prefix}${issue.path}`,
-              message: issue.message,
-              severity: "error",
-            },
-          };
-        }
-        return;
-      }
-    }
-    yield { event, line, original: value };
-  };
-
-  let problems = 0;
-  const emit = function* (items: Iterable<EventRecord | { problem: Problem }>) {
-    for (const item of items) {
-      if ("problem" in item) problems++;
-      yield item;
-    }
-  };
-
-  if (input.format === "empty") return "empty";
-  if (input.format === "legacy") {
-    for await (const r of legacyToEvents(input.lines, { strict: options.strict ?? false })) {
-      if ("event" in r) yield { event: r.event, line: 0 };
-      else {
-        yield {
-          problem: {
-            file,
-            line: r.error.line,
-            column: r.error.column,
-            message: r.error.message,
-            severity: "error",
-          },
-        };
-        if (options.strict) return "legacy";
-      }
-    }
-    return "legacy";
+  options: { stdin?: NodeJS.ReadableStream } = {},
+): AsyncGenerator<Buffer, void, undefined> {
+  try {
+    const o: { name: string; stdin?: NodeJS.ReadableStream } = { name: displayName(name) };
+    if (options.stdin !== undefined) o.stdin = options.stdin;
+    yield* readBytes(name, o);
+  } catch (e) {
+    throw cliErrorOf(e);
   }
-  if (input.format === "document") {
-    const text = await readDocument(input);
-    const parsed = parseDocumentText(text, file);
-    if ("problem" in parsed) {
-      yield parsed;
-      return "document";
-    }
-    if (/^\s*\{/.test(text)) parsed.value = decodeKeepingBodies(text, parsed.value);
-    let locator: ReturnType<typeof createLocator> | undefined;
-    const locate = (path: string) => {
-      locator ??= createLocator(text);
-      return locator.locate(path);
-    };
-    for (const item of emit(fromValue(parsed.value, 1, locate, ""))) {
-      yield item;
-      if (options.strict && problems > 0) return "document";
-    }
-    return "document";
-  }
-  let n = 0;
-  for await (const line of input.lines) {
-    n++;
-    if (typeof line !== "string") {
-      problems++;
-      yield {
-        problem: {
-          file,
-          line: n,
-          column: line.error.column,
-          message: line.error.message,
-          severity: "error",
-        },
-      };
-      if (options.strict) return "jsonl";
-      continue;
-    }
-    if (line.trim() === "") continue;
-    let value: unknown;
-    try {
-      // @kaudit/api's decoder parses once and keeps the exact text of request/response bodies.
-      value = line.trimStart().startsWith("{") ? decodeEvent(line) : JSON.parse(line);
-      if (kindOf(value) === "EventList" && line.includes('Object"')) value = decodeEventList(line);
-    } catch (e) {
-      const syntax = (e as { cause?: unknown }).cause ?? e;
-      problems++;
-      yield {
-        problem: {
-          file,
-          line: n,
-          column: jsonErrorColumn(line, syntax),
-          message: `invalid JSON: ${jsonErrorMessage(syntax)}`,
-          severity: "error",
-        },
-      };
-      if (options.strict) return "jsonl";
-      continue;
-    }
-    const lineNo = n;
-    const locate = (path: string) => createLocator(line, lineNo - 1).locate(path);
-    for (const item of emit(fromValue(value, n, locate, ""))) {
-      yield item;
-      if (options.strict && problems > 0) return "jsonl";
-    }
-  }
-  return "jsonl";
 }

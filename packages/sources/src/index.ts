@@ -27,7 +27,9 @@ export {
   READ_LIMITS,
   type ReadCounts,
   type ReadEventsOptions,
+  type RecordReader,
   readEvents,
+  readRecords,
 } from "./read-events";
 export {
   type NatsEvent,
@@ -40,7 +42,10 @@ export {
 export {
   type EventSource,
   kindOf,
+  type ListRecord,
+  type RawRecord,
   type ReadResult,
+  type RecordResult,
   type RecordShape,
   type SkipReason,
   type SourceFormat,

@@ -27,6 +27,8 @@ export type JsonDocItem =
       text: string;
       /** The list members whose elements were handed out. */
       containers: string[];
+      /** Where each member of the object starts (its key). */
+      positions: Record<string, { line: number; column: number }>;
       line: number;
       column: number;
     }
@@ -107,12 +109,19 @@ export class JsonDocScanner {
   private readonly envelope: string[] = [];
   private envelopeBytes = 0;
   private readonly containers: string[] = [];
+  private readonly positions: Record<string, { line: number; column: number }> =
+    Object.create(null);
   private startLine = 0;
   private startColumn = 0;
   private line = "";
   private lineNo = 0;
+  /** The last line with text before the current one, and its length without trailing blanks. */
+  private lastLine = 0;
+  private lastEnd = 0;
   /** True once the first character of the document was read. */
   started = false;
+  /** The top-level object's `apiVersion`, once read (an EventList's items take it). */
+  apiVersion: string | undefined;
 
   constructor(
     private readonly containerKeys: ReadonlySet<string>,
@@ -127,12 +136,13 @@ export class JsonDocScanner {
 
   private fail(i: number, message: string, restart: boolean): FeedResult {
     if (restart && this.lineNo > this.startLine) {
-      // The document cannot go on with this line: it was a line cut off, reported where it starts.
+      // The document cannot go on with this line: the value before it was cut off. Said where
+      // its text ends, as JSON.parse would for that line alone.
       this.out.push({
         type: "error",
-        message: `incomplete JSON: the value that starts here is not finished when line ${this.lineNo} starts a new one (was the line cut off?)`,
-        line: this.startLine,
-        column: this.startColumn,
+        message: `invalid JSON: Unexpected end of JSON input (the value that starts on line ${this.startLine} is cut off: line ${this.lineNo} starts a new one)`,
+        line: this.lastLine,
+        column: this.lastEnd + 1,
       });
     } else this.out.push({ type: "error", message, line: this.lineNo, column: i + 1 });
     return { done: true, rest: this.line.length, failed: true, restart };
@@ -291,6 +301,11 @@ export class JsonDocScanner {
       }
     }
     // End of line: keep what is being captured.
+    const trimmed = line.trimEnd().length;
+    if (trimmed > 0) {
+      this.lastLine = lineNo;
+      this.lastEnd = trimmed;
+    }
     if (this.inString) return this.fail(len, "line ends inside a JSON string", false);
     if (this.inLiteral) {
       this.inLiteral = false;
@@ -365,7 +380,16 @@ export class JsonDocScanner {
       const m = this.member;
       if (!this.push(m, i + 1)) return this.tooBig();
       this.member = undefined;
+      this.positions[this.key] = { line: m.line, column: m.column };
       const text = m.parts.join("");
+      if (this.key === "apiVersion") {
+        try {
+          const v = (JSON.parse(`{${text}}`) as { apiVersion?: unknown }).apiVersion;
+          this.apiVersion = typeof v === "string" ? v : undefined;
+        } catch {
+          this.apiVersion = undefined;
+        }
+      }
       this.envelopeBytes += text.length;
       if (this.envelopeBytes > this.maxRecordBytes) return this.tooBig();
       this.envelope.push(text);
@@ -376,6 +400,7 @@ export class JsonDocScanner {
         type: "object",
         text: `{${this.envelope.join(",")}}`,
         containers: this.containers,
+        positions: this.positions,
         line: this.startLine,
         column: this.startColumn,
       });

@@ -23,6 +23,40 @@ export interface EventSource {
 /** One item {@link readEvents} yields. */
 export type ReadResult = { event: Event; source: EventSource } | { problem: Problem };
 
+/**
+ * A kube-level object as decoded, before any upgrade or check (what {@link readRecords} hands out
+ * for tools that check records themselves, such as `kaudit validate`).
+ */
+export interface RawRecord {
+  /** The decoded object: an Event of any version, or anything else (a Policy…) for the caller to judge. */
+  value: unknown;
+  source: EventSource;
+  /** `items[3].` and so on: the prefix of field paths inside this object. */
+  prefix: string;
+  /** Line and column of a field path (with the prefix). */
+  locate: (path: string) => { line: number; column: number };
+  /** The apiVersion of the EventList the object is an item of. */
+  listVersion?: string | undefined;
+  /** The object's own text when it is a whole document or line (for decoders that need positions), and the line it starts on. */
+  text?: string | undefined;
+  textLine?: number | undefined;
+  /** Set when the document could not be decoded at all (`value` is then undefined): why. */
+  invalid?: Problem | undefined;
+}
+
+/** A list's envelope (an EventList without its items, a CloudWatch page without its events…) as decoded. */
+export interface ListRecord {
+  value: unknown;
+  /** The member whose elements were handed out (`items`, `events`, `records`), `null` for a top-level array. */
+  container: string | null;
+  file: string;
+  line: number;
+  locate: (path: string) => { line: number; column: number };
+}
+
+/** One item {@link readRecords} yields. */
+export type RecordResult = ReadResult | { raw: RawRecord } | { list: ListRecord };
+
 /** Why records were skipped on purpose (counted, never silent). */
 export type SkipReason = "aks-category" | "empty-document";
 
@@ -34,7 +68,9 @@ export interface RecordContext {
   /** Check every event against the v1 schema. */
   validate: boolean;
   /** Where problems and events go. */
-  out: ReadResult[];
+  out: RecordResult[];
+  /** Hand out kube-level objects undecided (`{ raw }`) instead of upgraded, checked events. */
+  raw?: boolean;
   /** Counts a record skipped on purpose. */
   skip(reason: SkipReason, detail: string, problem: Problem): void;
 }
@@ -49,6 +85,9 @@ export interface RecordPlace {
   /** The record's position for `source.record`. */
   record?: string;
   id?: string;
+  /** The record's own text when it is a whole line or document (raw mode). */
+  text?: string;
+  textLine?: number;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -167,7 +206,7 @@ export function readRecord(value: unknown, place: RecordPlace, ctx: RecordContex
       const id = (value as { insertId?: unknown }).insertId;
       const p = { ...place, id: typeof id === "string" ? id : undefined };
       if ("error" in m) ctx.out.push({ problem: problem(ctx, p, m.error.path, m.error.message) });
-      else emitEvent(m.event, p, "gke", ctx);
+      else readKubeEvent(m.event, p, ctx, "gke", undefined);
       return;
     }
     case "eks-page": {
@@ -364,6 +403,22 @@ function readKube(
       return;
     }
     const apiVersion = (value as { apiVersion?: unknown }).apiVersion;
+    if (ctx.raw) {
+      const { items: _items, ...envelope } = value as Record<string, unknown>;
+      ctx.out.push({
+        list: {
+          value: envelope,
+          container: "items",
+          file: ctx.file,
+          line: place.line,
+          locate: (path) =>
+            place.locate?.(`${place.prefix}${path}`) ?? {
+              line: place.line,
+              column: place.column ?? 1,
+            },
+        },
+      });
+    }
     for (let i = 0; i < items.length; i++) {
       readKubeEvent(
         items[i],
@@ -372,6 +427,7 @@ function readKube(
           line: place.locate?.(`${place.prefix}items[${i}]`).line ?? place.line,
           prefix: `${place.prefix}items[${i}].`,
           record: place.record ?? `items[${i}]`,
+          text: undefined,
         },
         ctx,
         format,
@@ -391,6 +447,23 @@ export function readKubeEvent(
   format: SourceFormat,
   listVersion: string | undefined,
 ): void {
+  if (ctx.raw) {
+    const source: EventSource = { file: ctx.file, line: place.line, format };
+    if (place.record !== undefined) source.record = place.record;
+    if (place.id !== undefined) source.id = place.id;
+    ctx.out.push({
+      raw: {
+        value,
+        source,
+        prefix: place.prefix,
+        locate: (path) => place.locate?.(path) ?? { line: place.line, column: place.column ?? 1 },
+        listVersion,
+        text: place.text,
+        textLine: place.textLine,
+      },
+    });
+    return;
+  }
   const kind = kindOf(value);
   if (kind !== undefined && kind !== "Event") {
     ctx.out.push({
