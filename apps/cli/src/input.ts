@@ -24,7 +24,7 @@ export { formatProblem, type Problem };
 
 /** Options of {@link readEvents}. */
 export interface InputOptions {
-  /** Check every event against the v1 schema (validateEvent) and report failures as problems. */
+  /** Check every event against the v1 schema (validateEvent) and report failures as problems (default false: the command decides). */
   validate?: boolean;
   /** Stop after the first problem. */
   strict?: boolean;
@@ -51,8 +51,7 @@ export function cliErrorOf(e: unknown): unknown {
 }
 
 function sourceOptions(name: string, options: InputOptions): ReadEventsOptions {
-  const o: ReadEventsOptions = { name: displayName(name) };
-  if (options.validate !== undefined) o.validate = options.validate;
+  const o: ReadEventsOptions = { name: displayName(name), validate: options.validate ?? false };
   if (options.strict !== undefined) o.strict = options.strict;
   if (options.onBytes !== undefined) o.onBytes = options.onBytes;
   if (options.stdin !== undefined) o.stdin = options.stdin;
