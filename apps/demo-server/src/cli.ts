@@ -50,7 +50,9 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       stopping = true;
       out.write(`kaudit-demo: ${signal}: draining in-flight requests and flushing audit sinks\n`);
       server.shutdown().then(
-        () => {
+        ({ undelivered }) => {
+          if (undelivered > 0)
+            out.write(`kaudit-demo: ${undelivered} audit event(s) could not be delivered\n`);
           out.write("kaudit-demo: stopped\n");
           process.exit(0);
         },

@@ -244,6 +244,14 @@ export const FLAGS: FlagDef[] = [
     default: "10s",
     help: "The amount of time to wait before retrying the first failed request.",
   },
+  {
+    // Beyond kube-apiserver, which waits for the webhook's retries (about 90 s with the
+    // receiver down): on SIGTERM, give up after this long and report what was not delivered.
+    name: "audit-webhook-drain-timeout",
+    kind: "duration",
+    default: "5s",
+    help: "On shutdown, how long to wait for the audit webhook to deliver what is queued; then the rest is reported as undelivered. 0 waits for every retry.",
+  },
   ...chainFlags("webhook"),
 ];
 

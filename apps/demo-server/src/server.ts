@@ -7,7 +7,12 @@ import { fileURLToPath } from "node:url";
 import type { PolicyEvaluator, Sink, UserAttributes } from "@kaudit/api";
 import { withAudit } from "@kaudit/middleware";
 import { createPolicyEvaluator, loadPolicyFile } from "@kaudit/policy";
-import { auditMetrics, createAuditBackend, type MetricsRegistry } from "@kaudit/sinks";
+import {
+  auditMetrics,
+  createAuditBackend,
+  type MetricsRegistry,
+  type SinkReport,
+} from "@kaudit/sinks";
 import { type ApiHandler, createApiHandler } from "./api-handler";
 import {
   createAuthenticator,
@@ -48,9 +53,10 @@ export interface DemoServer {
   store: Store;
   /**
    * Drains: stops accepting, ends watch and log streams, waits for in-flight requests, then
-   * flushes and shuts down the audit backend. Resolves once all is done.
+   * flushes and shuts down the audit backend (the webhook given `--audit-webhook-drain-timeout`).
+   * Resolves once all is done, with how many audit events could not be delivered meanwhile.
    */
-  shutdown(): Promise<void>;
+  shutdown(): Promise<{ undelivered: number }>;
 }
 
 /** Options of {@link startDemoServer}: flag values (missing ones take their defaults). */
@@ -98,7 +104,7 @@ export async function startDemoServer(options: StartOptions = {}): Promise<DemoS
     ...auditBackendOptions(flags),
     registry: registry as unknown as MetricsRegistry,
   };
-  const backend: Sink = createAuditBackend(backendOptions);
+  const backend = createAuditBackend(backendOptions);
   const requests = registry.counter(
     "apiserver_request_total",
     "Counter of apiserver requests broken out for each verb, API resource and HTTP response code.",
@@ -219,8 +225,8 @@ export async function startDemoServer(options: StartOptions = {}): Promise<DemoS
     );
   }
 
-  let shuttingDown: Promise<void> | undefined;
-  const shutdown = (): Promise<void> => {
+  let shuttingDown: Promise<{ undelivered: number }> | undefined;
+  const shutdown = (): Promise<{ undelivered: number }> => {
     shuttingDown ??= (async () => {
       const closed = new Promise<void>((ok) => server.close(() => ok()));
       api.closeStreams();
@@ -228,7 +234,13 @@ export async function startDemoServer(options: StartOptions = {}): Promise<DemoS
       if (inflight > 0) await new Promise<void>((ok) => (idle = ok));
       server.closeAllConnections();
       await closed;
-      await backend.shutdown();
+      let undelivered = 0;
+      backend.on("error", (r: SinkReport) => {
+        undelivered += r.events.length;
+      });
+      const drain = parseGoDuration(String(flags["audit-webhook-drain-timeout"] ?? "5s"));
+      await backend.shutdown(drain > 0 ? { timeout: drain } : {});
+      return { undelivered };
     })();
     return shuttingDown;
   };

@@ -185,3 +185,31 @@ describe("kaudit-demo receiver (built CLI)", () => {
     rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 });
+
+describe("SIGTERM drain with the receiver down (issue 20 item 2)", () => {
+  it("the webhook gives up after --audit-webhook-drain-timeout and says how many events were not delivered", async () => {
+    const { startDemoServer } = await import("../src/server");
+    const dir = mkdtempSync(join(tmpdir(), "kaudit-demo-drain-"));
+    const r = await startReceiver({ out: join(dir, "e.jsonl"), dataDir: join(dir, "recv") });
+    const server = await startDemoServer({
+      flags: {
+        port: 0,
+        "data-dir": join(dir, "data"),
+        "audit-webhook-config-file": r.kubeconfigFile,
+        "audit-webhook-drain-timeout": "1s",
+        "audit-webhook-batch-max-wait": "50ms",
+        "audit-webhook-initial-backoff": "10s",
+      },
+    });
+    await r.close(); // the receiver is down
+    const base = { level: "Metadata", stage: "ResponseComplete", requestURI: "/", verb: "get" };
+    for (let i = 0; i < 500; i++)
+      server.backend?.processEvents([{ ...base, auditID: `d-${i}`, user: {} } as never]);
+    await new Promise((res) => setTimeout(res, 300)); // first deliveries fail and wait 10 s to retry
+    const start = Date.now();
+    const { undelivered } = await server.shutdown();
+    expect(Date.now() - start).toBeLessThan(8000);
+    expect(undelivered).toBeGreaterThanOrEqual(500);
+    rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+});

@@ -315,3 +315,34 @@ current-context: audit
     }
   });
 });
+
+describe("shutdown with a deadline (the receiver is down)", () => {
+  it("gives up after the timeout and reports every undelivered event instead of retrying for minutes", async () => {
+    const down = await startReceiver();
+    const url = down.url;
+    await down.close(); // nothing listens there any more
+    const backend = createAuditBackend({
+      webhook: {
+        kubeconfig: {
+          clusters: [{ name: "c", cluster: { server: url } }],
+          contexts: [{ name: "c", context: { cluster: "c", user: "" } }],
+          "current-context": "c",
+        } as never,
+        allowInsecureHttp: true,
+        batchThrottleEnable: false,
+        batchMaxWait: 10,
+      },
+    });
+    const undelivered: SinkReport[] = [];
+    backend.on("error", (r: SinkReport) => undelivered.push(r));
+    for (let i = 0; i < 1000; i++) backend.processEvents([testEvent()]);
+    await new Promise((r) => setTimeout(r, 100)); // the first batches are retrying (10 s backoff)
+    const start = Date.now();
+    await backend.shutdown({ timeout: 300 });
+    expect(Date.now() - start).toBeLessThan(5000);
+    expect(undelivered.reduce((n, r) => n + r.events.length, 0)).toBe(1000);
+    expect(undelivered.some((r) => r.error.message.includes("not drained within 300 ms"))).toBe(
+      true,
+    );
+  });
+});

@@ -321,6 +321,8 @@ export class AuditBackend extends ReportingBase {
   constructor(
     readonly sink: Sink,
     registry: MetricsRegistry | undefined,
+    /** Webhook plugins, given up on when a shutdown's deadline passes. */
+    private readonly abortable: readonly { abort(reason: string): void }[] = [],
   ) {
     super(registry === undefined ? {} : { registry });
     this.forward(sink);
@@ -331,8 +333,25 @@ export class AuditBackend extends ReportingBase {
     return this.sink.processEvents(events);
   }
 
-  shutdown(): Promise<void> {
-    return this.sink.shutdown();
+  /**
+   * Flushes and shuts the chain down. The reference waits for the webhook's retries (minutes
+   * with the receiver down); with `timeout` (ms), once it passes the webhook gives up and
+   * everything still undelivered is reported (`error` events, counted) rather than retried.
+   */
+  async shutdown(options?: { timeout?: number }): Promise<void> {
+    const done = this.sink.shutdown();
+    const timeout = options?.timeout;
+    if (timeout === undefined || this.abortable.length === 0) return done;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<"late">((r) => {
+      timer = setTimeout(() => r("late"), timeout);
+    });
+    if ((await Promise.race([done, late])) === "late") {
+      for (const a of this.abortable)
+        a.abort(`audit webhook not drained within ${timeout} ms of shutdown`);
+    }
+    clearTimeout(timer);
+    await done;
   }
 
   override toString(): string {
@@ -365,6 +384,7 @@ export function createAuditBackend(
   const issues = validateAuditBackendOptions(options);
   if (issues.length > 0) throw new AuditOptionsError(issues);
   const sinks: Sink[] = [];
+  const abortable: { abort(reason: string): void }[] = [];
   const log = options.log;
   if (log?.path) {
     const plugin = (plugins.log ?? createLogPlugin)(log);
@@ -383,10 +403,12 @@ export function createAuditBackend(
         cause: err,
       });
     }
+    if (typeof (plugin as { abort?: unknown }).abort === "function")
+      abortable.push(plugin as unknown as { abort(reason: string): void });
     sinks.push(chain("webhook", plugin, resolve("webhook", wh), wh, options.registry));
   }
   const top = sinks.length === 1 ? sinks[0]! : union(...sinks);
-  return new AuditBackend(top, options.registry);
+  return new AuditBackend(top, options.registry, abortable);
 }
 
 function defaultWebhook(registry: MetricsRegistry | undefined) {

@@ -2,7 +2,7 @@ import http from "node:http";
 import https from "node:https";
 import type { Event } from "@kaudit/api";
 import { KauditError } from "@kaudit/api";
-import { backoffDelays, parseRetryAfter, sleep } from "./backoff";
+import { backoffDelays, parseRetryAfter } from "./backoff";
 import { decodeEncoded, encodeEvent, eventListBody } from "./encode";
 import { type Kubeconfig, KubeconfigError, loadKubeconfig, type WebhookTarget } from "./kubeconfig";
 import { ReportingBase, type ReportingOptions } from "./report";
@@ -59,6 +59,8 @@ export class WebhookSink extends ReportingBase {
   private readonly waiting: (() => void)[] = [];
   private readonly pending = new Set<Promise<unknown>>();
   private closed = false;
+  private aborted: WebhookError | undefined;
+  private wakeSleepers: (() => void)[] = [];
 
   constructor(options: WebhookSinkOptions) {
     super(options);
@@ -133,6 +135,10 @@ export class WebhookSink extends ReportingBase {
 
   /** Same as processEvents for already-encoded events (each `encodeEvent` output). */
   [PROCESS_ENCODED](encoded: readonly string[]): Promise<boolean> {
+    if (this.aborted) {
+      this.report("error", "webhook", this.aborted, encoded.map(decodeEncoded));
+      return Promise.resolve(false);
+    }
     if (this.closed) {
       this.report(
         "error",
@@ -152,6 +158,10 @@ export class WebhookSink extends ReportingBase {
   private async deliver(encoded: readonly string[]): Promise<boolean> {
     await this.acquire();
     try {
+      if (this.aborted) {
+        this.report("error", "webhook", this.aborted, encoded.map(decodeEncoded));
+        return false;
+      }
       const body = Buffer.from(eventListBody(encoded));
       const delays = this.delays();
       let last: WebhookError | undefined;
@@ -159,10 +169,10 @@ export class WebhookSink extends ReportingBase {
         const result = await this.attempt(body);
         if (result.ok) return true;
         last = result.error;
-        if (attempt >= delays.length) break;
-        await sleep(delays[attempt]!);
+        if (attempt >= delays.length || this.aborted) break;
+        await this.pause(delays[attempt]!);
       }
-      this.report("error", "webhook", last, encoded.map(decodeEncoded));
+      this.report("error", "webhook", this.aborted ?? last, encoded.map(decodeEncoded));
       return false;
     } finally {
       this.release();
@@ -175,8 +185,9 @@ export class WebhookSink extends ReportingBase {
     let result: Attempt = { ok: true };
     for (let resend = 0; resend <= 10; resend++) {
       result = await this.post(body);
-      if (result.ok || result.retryAfter === undefined || resend === 10) return result;
-      await sleep(result.retryAfter);
+      if (result.ok || result.retryAfter === undefined || resend === 10 || this.aborted)
+        return result;
+      await this.pause(result.retryAfter);
     }
     return result;
   }
@@ -249,6 +260,31 @@ export class WebhookSink extends ReportingBase {
     const next = this.waiting.shift();
     if (next) next();
     else this.inFlight--;
+  }
+
+  /** A retry sleep that {@link abort} cuts short. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        this.wakeSleepers = this.wakeSleepers.filter((w) => w !== done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      this.wakeSleepers.push(done);
+    });
+  }
+
+  /**
+   * Gives up on delivery (a shutdown's deadline passed): requests in flight are cut, retry
+   * sleeps end, and every undelivered event — those in flight and any handed over later — is
+   * reported as an `error` with `reason` and counted, instead of being retried.
+   */
+  abort(reason: string): void {
+    if (this.aborted) return;
+    this.aborted = new WebhookError(reason);
+    for (const w of [...this.wakeSleepers]) w();
+    this.agent.destroy();
   }
 
   /** Waits for calls in flight (with their retries), then closes the connections. */
