@@ -13,6 +13,8 @@ import { DEFAULT_RULES_FILE, loadRules } from "../src/index";
 const FIX = join(import.meta.dirname, "../src/__fixtures__");
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const CHUNK_LINES = 1000;
+/** Percent of RequestResponse events in the mix. */
+const RR_PERCENT = Number(process.env.BENCH_RR ?? 10);
 
 // biome-ignore lint/suspicious/noExplicitAny: corpus events are edited freely here
 type Ev = Record<string, any>;
@@ -61,14 +63,14 @@ function line(i: number): string {
   const t = Date.UTC(2026, 11, 1, 8) + i * 7;
   const r = i % 100;
   let e: Ev;
-  if (r < 10) e = structuredClone(RR[i % RR.length]!);
+  if (r < RR_PERCENT) e = structuredClone(RR[i % RR.length]!);
   else {
     e = structuredClone(META[i % META.length]!);
     e.verb = VERBS[i % VERBS.length];
     e.user = { username: USERS[i % USERS.length], groups: ["system:authenticated"] };
     delete e.impersonatedUser;
     e.responseStatus = { metadata: {}, code: 200 };
-    if (r === 10 || r === 11) {
+    if (r === 90 || r === 91) {
       // 401s from many addresses: threshold keys that come and go.
       e.user = {};
       e.responseStatus = { metadata: {}, code: 401, reason: "Unauthorized", status: "Failure" };
@@ -135,7 +137,7 @@ const ROUNDS = 3;
 const SLICE = 10 * CHUNK_LINES;
 const per = Math.max(SLICE, Math.floor(EVENTS / ROUNDS / SLICE) * SLICE);
 console.log(
-  `@kaudit/rules bench: ${rules.rules.length} rules (48 Falco + ${rules.rules.length - 48} kaudit), ${per * ROUNDS} events in ${ROUNDS} rounds, avg line ${Math.round(avgLine)} B, 10% RequestResponse`,
+  `@kaudit/rules bench: ${rules.rules.length} rules (48 Falco + ${rules.rules.length - 48} kaudit), ${per * ROUNDS} events in ${ROUNDS} rounds, avg line ${Math.round(avgLine)} B, ${RR_PERCENT}% RequestResponse`,
 );
 baseline(20_000);
 detect(20_000);

@@ -40,8 +40,9 @@ export function parseEventTime(text: unknown): EventTime | undefined {
     text.charCodeAt(16) === 58 &&
     text.charCodeAt(13) === 58
   ) {
-    const hour = text.slice(0, 13);
-    if (hour !== cachedHour) {
+    const same = cachedHour !== "" && text.startsWith(cachedHour);
+    const hour = same ? cachedHour : text.slice(0, 13);
+    if (!same) {
       const m = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2})$/.exec(hour);
       const s = m && Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4])) / 1000;
       if (m !== null && s !== null && !Number.isNaN(s) && Number(m[4]) < 24 && Number(m[2]) <= 12) {

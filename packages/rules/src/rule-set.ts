@@ -109,6 +109,11 @@ export interface LoadOptions {
   state?: ThresholdState;
   /** Most keys per threshold rule when no `state` is given (default 10,000). */
   maxKeys?: number;
+  /**
+   * Skip rules that require another `ka.target.resource` / `ka.verb` without evaluating them
+   * (default true). Off evaluates every rule on every event: same alerts, slower.
+   */
+  index?: boolean;
   /** `all` (default): every matching rule alerts; `first`: only the first, as Falco's `rule_matching: first`. */
   ruleMatching?: "all" | "first";
 }
@@ -148,6 +153,8 @@ interface CompiledRule {
   sortedTags: string[];
   /** The `ka.target.resource` values the condition requires (undefined: any). */
   resources?: Set<string> | undefined;
+  /** The `ka.verb` values the condition requires (undefined: any). */
+  verbs?: Set<string> | undefined;
 }
 
 function sourceOf(
@@ -189,12 +196,14 @@ export class RuleSet {
   private readonly compiled: CompiledRule[];
   private readonly ctx: EvalContext;
   private readonly first: boolean;
+  private readonly useIndex: boolean;
   private counters = { events: 0, unreadable: 0, alerts: 0 };
   private readonly macroAsts = new Map<string, { ast: ConditionNode; src: Located2 }>();
-  /** Enabled rules that do not pin ka.target.resource, and the candidates per resource value. */
-  private anyResource: CompiledRule[] = [];
-  private readonly byResource = new Map<string, CompiledRule[]>();
+  /** The candidate rules per (resource, verb) of an event, built on first sight. */
+  private readonly byKey = new Map<string, CompiledRule[]>();
+  private allActive: CompiledRule[] = [];
   private resourceField!: FieldAccessor;
+  private verbField!: FieldAccessor;
 
   /** @internal use {@link loadRules} */
   constructor(col: Collector, options: LoadOptions) {
@@ -205,6 +214,7 @@ export class RuleSet {
       options.state ??
       new ThresholdState(options.maxKeys === undefined ? {} : { maxKeys: options.maxKeys });
     this.first = options.ruleMatching === "first";
+    this.useIndex = options.index !== false;
     this.warnings = col.warnings;
     const accessors = new Map<string, FieldAccessor>();
     const accessor = (
@@ -293,7 +303,8 @@ export class RuleSet {
       undefined,
       "ka.target.resource",
     );
-    this.anyResource = this.active().filter((r) => r.resources === undefined);
+    this.verbField = accessor(FIELDS.get("ka.verb")!, undefined, "ka.verb");
+    this.allActive = this.active();
     this.ctx = new EvalContext(accessors.size, this.timeZone, compiledMacros.size);
   }
 
@@ -306,8 +317,10 @@ export class RuleSet {
     const condSrc = sourceOf(r.cond, item, "condition");
     let predicate: Predicate;
     let resources: Set<string> | undefined;
+    let verbs: Set<string> | undefined;
     try {
       const ast = parseOrThrow(r.cond.text, condSrc);
+      verbs = requiredValues(ast, "ka.verb", (name) => this.macroAsts.get(name)?.ast, scope.lists);
       resources = requiredValues(
         ast,
         "ka.target.resource",
@@ -364,6 +377,7 @@ export class RuleSet {
       inactiveWindows: false,
       sortedTags: [...r.tags].sort(),
       resources,
+      verbs,
     };
     if (r.kaudit !== undefined) this.compileExtension(compiled, r.kaudit.loc, scope, windows);
     return compiled;
@@ -646,15 +660,27 @@ export class RuleSet {
     return this.compiled.filter((r) => r.info.enabled && !r.inactiveWindows);
   }
 
-  /** The rules that can match this event, in file order (the others need another resource). */
+  /**
+   * The rules that can match this event, in file order: those whose condition requires another
+   * `ka.target.resource` or `ka.verb` are left out without being evaluated (Falco's engine
+   * indexes rules by event type the same way).
+   */
   private candidates(c: EvalContext): CompiledRule[] {
+    if (!this.useIndex) return this.allActive;
     const res = c.value(this.resourceField);
-    if (typeof res !== "string") return this.anyResource;
-    let list = this.byResource.get(res);
+    const verb = c.value(this.verbField);
+    const r = typeof res === "string" ? res : undefined;
+    const v = typeof verb === "string" ? verb : undefined;
+    const key = `${r === undefined ? "\u0001" : r}\u0000${v === undefined ? "\u0001" : v}`;
+    let list = this.byKey.get(key);
     if (list === undefined) {
-      list = this.active().filter((r) => r.resources === undefined || r.resources.has(res));
-      // Resource names are few; cap the cache anyway against hostile input.
-      if (this.byResource.size < 4096) this.byResource.set(res, list);
+      list = this.active().filter(
+        (x) =>
+          (x.resources === undefined || (r !== undefined && x.resources.has(r))) &&
+          (x.verbs === undefined || (v !== undefined && x.verbs.has(v))),
+      );
+      // Resources and verbs are few; cap the cache anyway against hostile input.
+      if (this.byKey.size < 4096) this.byKey.set(key, list);
     }
     return list;
   }
