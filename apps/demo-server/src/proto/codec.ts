@@ -285,26 +285,34 @@ function decodeMap(vals: unknown[], elem: string, ctx: Ctx): Record<string, unkn
     let key = "";
     let value: unknown;
     let valueSeen = false;
-    while (r.pos < r.len) {
-      const [no, wt] = r.tag();
-      if (no === 1 && wt === WireType.LengthDelimited) key = r.string();
-      else if (no === 2) {
-        valueSeen = true;
-        if (SCALARS.has(elem)) {
-          if (wt !== wireOf(elem))
-            fail(ctx, `map<string, ${elem}>`, "map value of the wrong wire type", 2);
-          value = readScalar(r, elem);
-        } else {
-          if (wt !== WireType.LengthDelimited)
-            fail(ctx, `map<string, ${elem}>`, "map value of the wrong wire type", 2);
-          value = r.bytes();
-        }
-      } else
-        throw new ProtobufError(
-          `${ctx.kind}: ${ctx.path}: field number ${no} of a map entry is not known to this server`,
-          at(ctx, `map<string, ${elem}>`, no),
-          true,
-        );
+    try {
+      readEntry();
+    } catch (e) {
+      if (e instanceof ProtobufError) throw e;
+      fail(ctx, `map<string, ${elem}>`, `malformed protobuf: ${(e as Error).message}`);
+    }
+    function readEntry(): void {
+      while (r.pos < r.len) {
+        const [no, wt] = r.tag();
+        if (no === 1 && wt === WireType.LengthDelimited) key = r.string();
+        else if (no === 2) {
+          valueSeen = true;
+          if (SCALARS.has(elem)) {
+            if (wt !== wireOf(elem))
+              fail(ctx, `map<string, ${elem}>`, "map value of the wrong wire type", 2);
+            value = readScalar(r, elem);
+          } else {
+            if (wt !== WireType.LengthDelimited)
+              fail(ctx, `map<string, ${elem}>`, "map value of the wrong wire type", 2);
+            value = r.bytes();
+          }
+        } else
+          throw new ProtobufError(
+            `${ctx.kind}: ${ctx.path}: field number ${no} of a map entry is not known to this server`,
+            at(ctx, `map<string, ${elem}>`, no),
+            true,
+          );
+      }
     }
     if (SCALARS.has(elem)) entries.set(key, valueSeen ? value : zeroOf(elem));
     else

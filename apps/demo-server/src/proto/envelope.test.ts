@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { ProtobufError } from "./codec";
 import { decodeKubeProtobuf, encodeKubeProtobuf, knownKinds, MAGIC, messageOf } from "./envelope";
@@ -466,3 +467,50 @@ describe("the envelope", () => {
     expect(() => decodeKubeProtobuf(w.finish())).toThrow(/unsupported contentEncoding "gzip"/);
   });
 });
+
+describe("any bytes: an object or a ProtobufError, nothing else", () => {
+  const bodies = captured.map((n) => readFileSync(`${KUBECTL}${n}.pb`));
+
+  it("random bodies after the magic", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (tail) => {
+        expectDecodedOrRefused(Buffer.concat([Buffer.from(MAGIC), tail]));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("kubectl's bodies with bytes flipped, cut or inserted", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: bodies.length - 1 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        fc.constantFrom("flip", "cut", "insert"),
+        (which, at, byte, how) => {
+          const b = Buffer.from(bodies[which] as Buffer);
+          const i = 4 + (at % (b.length - 4));
+          const flipped = Buffer.from(b);
+          flipped[i] = byte;
+          const mutated =
+            how === "flip"
+              ? flipped
+              : how === "cut"
+                ? b.subarray(0, i)
+                : Buffer.concat([b.subarray(0, i), Buffer.from([byte]), b.subarray(i)]);
+          expectDecodedOrRefused(mutated);
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+});
+
+function expectDecodedOrRefused(body: Buffer): void {
+  try {
+    const o = decodeKubeProtobuf(body);
+    expect(typeof o.kind).toBe("string");
+  } catch (e) {
+    if (!(e instanceof ProtobufError)) throw e;
+  }
+}
