@@ -18,8 +18,8 @@ import {
   capturedResponseBody,
   isJSONType,
   objectTooDeep,
-  RequestBodyTap,
   responseBodyTap,
+  tapRequestBody,
   tooDeepReason,
 } from "./body-capture";
 import { formatGoDuration } from "./go-duration";
@@ -56,7 +56,8 @@ export class AuditContext {
   private closed = false;
   private settled = true;
   private batch: Event[] = [];
-  private reqTap: RequestBodyTap | undefined;
+  private reqTap: BodyTap | undefined;
+  private origPush: IncomingMessage["push"] | undefined;
   private resTap: BodyTap | undefined;
   private resTapDecided = false;
   private explicitRequest = false;
@@ -192,13 +193,24 @@ export class AuditContext {
 
   /** Installs the request body tap; the parser's `push` is observed, nothing is consumed. */
   tapRequest(limit: number): void {
-    this.reqTap = RequestBodyTap.install(this.req, limit);
+    const tapped = tapRequestBody(this.req, limit);
+    if (!tapped) return;
+    this.reqTap = tapped.tap;
+    this.origPush = tapped.origPush;
+  }
+
+  /** Puts the parser's `push` back (assigned, not deleted: deleting would slow the object down). */
+  private restorePush(): void {
+    if (this.origPush) {
+      this.req.push = this.origPush;
+      this.origPush = undefined;
+    }
   }
 
   dropRequestTap(): void {
     if (this.reqTap) {
-      this.reqTap.release();
       this.reqTap = undefined;
+      this.restorePush();
     }
   }
 
@@ -457,8 +469,9 @@ export class AuditContext {
   }
 
   private release(): void {
-    this.dropRequestTap();
+    this.reqTap = undefined;
     this.resTap = undefined;
+    this.restorePush();
   }
 }
 

@@ -77,45 +77,30 @@ export class BodyTap {
   }
 }
 
-/** A request body tap: the parser's `push` is observed, nothing is consumed. */
-export class RequestBodyTap extends BodyTap {
-  private origPush: IncomingMessage["push"] | undefined;
-
-  private constructor(
-    private readonly req: IncomingMessage,
-    limit: number,
-  ) {
-    super(limit);
-  }
-
-  /** Installs a tap on a request that has a body, or returns undefined when it has none. */
-  static install(req: IncomingMessage, limit: number): RequestBodyTap | undefined {
-    const cl = req.headers["content-length"];
-    if ((cl === undefined || cl === "0") && req.headers["transfer-encoding"] === undefined)
-      return undefined;
-    const tap = new RequestBodyTap(req, limit);
-    if (req.readableLength > 0 || req.complete) tap.missed = true;
-    const origPush = req.push;
-    tap.origPush = origPush;
-    req.push = function auditPush(
-      this: IncomingMessage,
-      chunk: unknown,
-      encoding?: BufferEncoding,
-    ): boolean {
-      if (chunk === null) tap.complete = true;
-      else tap.add(chunk, encoding);
-      return origPush.call(this, chunk, encoding);
-    };
-    return tap;
-  }
-
-  /** Puts the parser's `push` back (assigned, not deleted: deleting would slow the object down). */
-  release(): void {
-    if (this.origPush) {
-      this.req.push = this.origPush;
-      this.origPush = undefined;
-    }
-  }
+/**
+ * Installs a tap on a request that has a body (the parser's `push` is observed, nothing is
+ * consumed); returns it with the `push` it replaced, or undefined when the request has no body.
+ */
+export function tapRequestBody(
+  req: IncomingMessage,
+  limit: number,
+): { tap: BodyTap; origPush: IncomingMessage["push"] } | undefined {
+  const cl = req.headers["content-length"];
+  if ((cl === undefined || cl === "0") && req.headers["transfer-encoding"] === undefined)
+    return undefined;
+  const tap = new BodyTap(limit);
+  if (req.readableLength > 0 || req.complete) tap.missed = true;
+  const origPush = req.push;
+  req.push = function auditPush(
+    this: IncomingMessage,
+    chunk: unknown,
+    encoding?: BufferEncoding,
+  ): boolean {
+    if (chunk === null) tap.complete = true;
+    else tap.add(chunk, encoding);
+    return origPush.call(this, chunk, encoding);
+  };
+  return { tap, origPush };
 }
 
 /** A response body tap sized for what the level needs of it. */
