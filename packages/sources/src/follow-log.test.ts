@@ -101,6 +101,30 @@ describe("followLog: lines", () => {
     await g.close();
     await c2.done;
   });
+  it("keepBodyText keeps request bodies' exact text for re-encoding; a line nested too deep is a problem", async () => {
+    const d = caseDir();
+    const file = path.join(d, "audit.log");
+    const body = '{"n":1.0,"big":12345678901234567890}';
+    const withBody = line("b1").replace('"auditID":"b1"', `"auditID":"b1","requestObject":${body}`);
+    const deep = line("b2").replace(
+      '"auditID":"b2"',
+      `"auditID":"b2","requestObject":${"[".repeat(2000)}${"]".repeat(2000)}`,
+    );
+    fs.writeFileSync(file, withBody + deep + line("b3"));
+    const f = followLog(file, { from: "start", keepBodyText: true });
+    const c = collect(f);
+    await until(() => c.ids.length === 2, 5000, "b3");
+    const { encodeEvent } = await import("@kaudit/api");
+    const first = c.items[0]!;
+    expect("event" in first && encodeEvent(first.event)).toContain(`"requestObject":${body}`);
+    const problem = c.items[1]!;
+    expect("problem" in problem && problem.problem.message).toMatch(
+      /nests deeper than 1000 levels/,
+    );
+    expect(c.ids).toEqual(["b1", "b3"]);
+    await f.close();
+    await c.done;
+  });
 });
 
 describe("followLog: rotation", () => {

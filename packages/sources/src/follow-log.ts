@@ -1,7 +1,14 @@
 import fs from "node:fs";
 import path from "node:path";
 import { createGunzip } from "node:zlib";
-import { API_VERSION, decodeEvent, type Event, upgradeEvent } from "@kaudit/api";
+import {
+  API_VERSION,
+  decodeEvent,
+  type Event,
+  jsonDepthExceeded,
+  jsonSyntaxMessage,
+  upgradeEvent,
+} from "@kaudit/api";
 import { type LegacyConversionResult, LegacyConverter } from "@kaudit/legacy";
 import { SourceReadError } from "./errors";
 import {
@@ -56,6 +63,12 @@ export interface FollowLogOptions {
   maxLineBytes?: number;
   /** Deepest nesting of an event; deeper lines are dropped and counted. Default 1000. */
   maxDepth?: number;
+  /**
+   * Keep the exact text of `requestObject`/`responseObject` (as `decodeEvent` does), so that
+   * re-encoding an event gives kube-apiserver's bytes (`1.0`, big integers, key order). Costs
+   * about as much again as parsing. Default false: bodies are plain parsed JSON.
+   */
+  keepBodyText?: boolean;
 }
 
 /** A follower's counters: {@link SourceStats} plus what happened to the files. */
@@ -154,6 +167,7 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
       saveInterval: options.saveInterval ?? 1000,
       maxLineBytes: options.maxLineBytes ?? 16 * 1024 * 1024,
       maxDepth: options.maxDepth ?? DEFAULT_MAX_DEPTH,
+      keepBodyText: options.keepBodyText ?? false,
       ...(options.positionFile !== undefined
         ? { positionFile: path.resolve(options.positionFile) }
         : {}),
@@ -625,13 +639,34 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
     const c0 = text.charCodeAt(0);
     if (c0 === 0x7b) {
       let ev: Event;
-      try {
-        // the nesting limit is checked on the text, before anything recursive runs
-        ev = decodeEvent(text, { maxDepth: this.o.maxDepth });
-      } catch (err) {
-        const at = (err as { offset?: number }).offset;
-        this.problem(c, end, (err as Error).message, (at ?? 0) + 1);
-        return;
+      if (this.o.keepBodyText) {
+        try {
+          // the nesting limit is checked on the text, before anything recursive runs
+          ev = decodeEvent(text, { maxDepth: this.o.maxDepth });
+        } catch (err) {
+          const at = (err as { offset?: number }).offset;
+          this.problem(c, end, (err as Error).message, (at ?? 0) + 1);
+          return;
+        }
+      } else {
+        const deep = jsonDepthExceeded(text, this.o.maxDepth);
+        if (deep !== -1) {
+          this.problem(c, end, `JSON nests deeper than ${this.o.maxDepth} levels`, deep + 1);
+          return;
+        }
+        let v: unknown;
+        try {
+          v = JSON.parse(text);
+        } catch (err) {
+          const at = /position (\d+)/.exec(String((err as Error).message))?.[1];
+          this.problem(c, end, `invalid JSON: ${jsonSyntaxMessage(err)}`, Number(at ?? 0) + 1);
+          return;
+        }
+        if (typeof v !== "object" || v === null || Array.isArray(v)) {
+          this.problem(c, end, "not an audit event: not a JSON object");
+          return;
+        }
+        ev = v as Event;
       }
       if (ev.apiVersion !== API_VERSION || "timestamp" in ev || "metadata" in ev)
         ev = upgradeEvent(ev);
