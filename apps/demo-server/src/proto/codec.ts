@@ -93,11 +93,30 @@ function fail(ctx: Ctx, message: string, text: string, fieldNumber?: number): ne
   );
 }
 
-/** Parses `[]T` and `map[T]`. */
-function parseType(type: string): { elem: string; repeated: boolean; map: boolean } {
-  if (type.startsWith("[]")) return { elem: type.slice(2), repeated: true, map: false };
-  if (type.startsWith("map[")) return { elem: type.slice(4, -1), repeated: false, map: true };
-  return { elem: type, repeated: false, map: false };
+type ParsedType = { elem: string; repeated: boolean; map: boolean };
+const parsedTypes = new Map<string, ParsedType>();
+
+/** Parses `[]T` and `map[T]` (once per type string). */
+function parseType(type: string): ParsedType {
+  let p = parsedTypes.get(type);
+  if (p) return p;
+  if (type.startsWith("[]")) p = { elem: type.slice(2), repeated: true, map: false };
+  else if (type.startsWith("map[")) p = { elem: type.slice(4, -1), repeated: false, map: true };
+  else p = { elem: type, repeated: false, map: false };
+  parsedTypes.set(type, p);
+  return p;
+}
+
+const byNumber = new WeakMap<readonly FieldDef[], Map<number, FieldDef>>();
+
+/** A message's fields by number (built once per table). */
+function fieldsByNumber(fields: readonly FieldDef[]): Map<number, FieldDef> {
+  let m = byNumber.get(fields);
+  if (!m) {
+    m = new Map(fields.map((f) => [f[0], f]));
+    byNumber.set(fields, m);
+  }
+  return m;
 }
 
 function int64ToNumber(v: bigint | string): number {
@@ -176,8 +195,7 @@ export function decodeMessage(bytes: Uint8Array, message: string, ctx: Ctx): unk
   if (SPECIAL_MESSAGES.has(message)) return decodeSpecial(bytes, message, ctx);
   const fields = tableOf(message);
   if (!fields) fail(ctx, message, `no table for message ${message}`);
-  const byNo = new Map<number, FieldDef>();
-  for (const f of fields) byNo.set(f[0], f);
+  const byNo = fieldsByNumber(fields);
   const seen: Seen = new Map();
   const r = new BinaryReader(bytes);
   try {
