@@ -169,6 +169,24 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   });
 }
 
+const laterJobs: (() => void)[] = [];
+let laterRunning = false;
+
+/** Runs jobs one per event-loop turn, in order, so that requests are served in between. */
+function later(job: () => void): void {
+  laterJobs.push(job);
+  if (!laterRunning) {
+    laterRunning = true;
+    setImmediate(runLater);
+  }
+}
+
+function runLater(): void {
+  laterJobs.shift()?.();
+  if (laterJobs.length > 0) setImmediate(runLater);
+  else laterRunning = false;
+}
+
 function mediaType(req: IncomingMessage): string {
   const ct = req.headers["content-type"] ?? "";
   return ct.split(";")[0]?.trim().toLowerCase() ?? "";
@@ -632,10 +650,25 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
     let phase: "start" | "catching-up" | "live" = "start";
     const queue: ({ chunk: () => Buffer | string; size: number } | undefined)[] = [];
     let waitingBytes = 0;
+    // live events go out one watcher per event-loop turn (see later): fifty watchers of a
+    // large object are fifty encryptions, which must not hold up every other request
+    let pending: (Buffer | string)[] = [];
+    let pendingBytes = 0;
+    const flush = () => {
+      const list = pending;
+      pending = [];
+      pendingBytes = 0;
+      if (!done) for (const c of list) res.write(c);
+    };
     const push = (chunk: Buffer | string) => {
-      const queued = res.writableLength;
-      if (queued > 0 && queued + chunk.length > watchBufferBytes) behind();
-      else res.write(chunk);
+      const queued = res.writableLength + pendingBytes;
+      if (queued > 0 && queued + chunk.length > watchBufferBytes) {
+        behind();
+        return;
+      }
+      if (pending.length === 0) later(flush);
+      pending.push(chunk);
+      pendingBytes += chunk.length;
     };
     const onEvent: WatchSend = (type, o, line) => {
       if (done) return;
@@ -837,7 +870,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
             res,
             { kind: `${def.kind}List`, apiVersion: gv, metadata: { resourceVersion: rv } },
             items,
-            stripForList,
+            (o) => stringifyJSON(stripForList(o)),
           );
         return;
       }
@@ -949,13 +982,11 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
         await deleteOptions(req, def);
         const items = store.listShared(def, ns, selectorOf(q));
         const del = (o: Obj) =>
-          stripForList(
-            store.delete(def, o.metadata.namespace, o.metadata.name as string, { dryRun }),
-          );
+          store.delete(def, o.metadata.namespace, o.metadata.name as string, { dryRun });
         const head = { kind: `${def.kind}List`, apiVersion: gv };
         if (def.kind === "Namespace" || protobufResponses.has(res)) {
           // namespace deletions cascade, so the final resourceVersion is known only after
-          const deleted = items.map(del);
+          const deleted = items.map((o) => stripForList(del(o)));
           send(res, 200, {
             ...head,
             metadata: { resourceVersion: store.resourceVersion },
@@ -970,7 +1001,7 @@ export function createApiHandler(opts: ApiHandlerOptions): ApiHandler {
           res,
           { ...head, metadata: { resourceVersion: String(after) } },
           items,
-          del,
+          (o) => store.deletedItemJSON(del(o)),
         );
         return;
       }

@@ -255,6 +255,8 @@ export class Store {
   private readonly maxHistoryEvents: number;
   private readonly maxHistoryBytes: number;
   private readonly watchers = new Set<Watcher>();
+  /** The JSON made for the history of each deleted object (gone with the object itself). */
+  private readonly deletedJSON = new WeakMap<Obj, string>();
   private ipCounter = 1;
 
   constructor(options: StoreOptions = {}) {
@@ -287,7 +289,7 @@ export class Store {
     return `10.244.${(n >> 8) & 255}.${n & 255}`;
   }
 
-  private record(type: WatchEvent["type"], def: ResourceDef, obj: Obj): void {
+  private record(type: WatchEvent["type"], def: ResourceDef, obj: Obj): string {
     const ns = obj.metadata.namespace ?? "";
     const json = stringifyJSON(obj);
     this.history.push({ rv: this.rv, def, namespace: ns, type, json });
@@ -307,6 +309,20 @@ export class Store {
       if (w.namespace !== undefined && w.namespace !== ns) continue;
       w.send(type, obj, line);
     }
+    return json;
+  }
+
+  /**
+   * A deleted object as a list item (without kind and apiVersion, as kube writes list items), in
+   * pieces cut from the JSON its DELETED event was written with: deletecollection of large
+   * objects serialises each only once.
+   */
+  deletedItemJSON(gone: Obj): string[] {
+    const text = this.deletedJSON.get(gone);
+    const head = `{"kind":${JSON.stringify(gone.kind)},"apiVersion":${JSON.stringify(gone.apiVersion)},`;
+    if (text?.startsWith(head)) return ["{", text.slice(head.length)];
+    const { kind: _k, apiVersion: _a, ...rest } = gone;
+    return [stringifyJSON(rest)];
   }
 
   /** Events and bytes held in the watch history (for tests and metrics). */
@@ -593,10 +609,11 @@ export class Store {
     }
     this.objects.delete(key);
     this.rv++;
+    // a fresh copy, held by no one but watchers (read only) and the caller
     const gone = clone(cur);
     gone.metadata.resourceVersion = String(this.rv);
-    this.record("DELETED", def, gone);
-    return clone(gone);
+    this.deletedJSON.set(gone, this.record("DELETED", def, gone));
+    return gone;
   }
 
   /**

@@ -8,7 +8,6 @@ import {
   kubectlBackground,
   requests,
   type Stack,
-  sleep,
   startStack,
 } from "./helpers";
 
@@ -179,7 +178,11 @@ describe("API surface", () => {
   it("kubectl logs -f is a long-running request (ResponseStarted) and streams lines", async () => {
     await stack.kubectl(["run", "p", "--image=busybox"]);
     const logs = kubectlBackground(stack, ["logs", "-f", "p"]);
-    await sleep(700);
+    // until four lines have come (on a busy machine kubectl itself may take a while to start)
+    await eventually(
+      () => (logs.output().match(/line \d+: hello from the kaudit demo/g)?.length ?? 0) >= 4,
+      15_000,
+    );
     const out = await logs.stop();
     expect(out.match(/line \d+: hello from the kaudit demo/g)?.length).toBeGreaterThanOrEqual(4);
     // the log may be written asynchronously: wait for the request's last stage

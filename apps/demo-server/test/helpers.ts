@@ -165,6 +165,8 @@ export function kubectlBackground(stack: Stack, args: string[]) {
   child.stderr.on("data", (c: Buffer) => (stdout += c.toString()));
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   return {
+    /** What it has printed so far. */
+    output: () => stdout,
     stop: async () => {
       child.kill("SIGINT");
       await exited;
