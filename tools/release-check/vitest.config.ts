@@ -1,0 +1,11 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["src/**/*.test.ts"],
+    testTimeout: 600_000,
+    hookTimeout: 600_000,
+    reporters: process.env.CI ? ["default", "json"] : ["default"],
+    outputFile: { json: ".reports/vitest.json" },
+  },
+});
