@@ -9,6 +9,7 @@ import { runSchema } from "./cmd-schema";
 import { runValidate } from "./cmd-validate";
 import { type CliContext, createContext } from "./context";
 import { CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from "./errors";
+import { registerWatch } from "./watch/command";
 
 const require = createRequire(import.meta.url);
 const { version } = require("../package.json") as { version: string };
@@ -268,7 +269,7 @@ Example:
     );
 
   registerDetect(program, ctx, result);
-
+  registerWatch(program, ctx, result);
   return program;
 }
 

@@ -43,7 +43,7 @@ describe("parseWatchConfig", () => {
     [
       "unknown key",
       "folow: a.log\n",
-      "w.yaml:1:1: folow: unknown setting (known: rules, follow, position-file,",
+      "w.yaml:1:1: folow: unknown setting (known: rules, follow, from, position-file,",
     ],
     ["wrong type", "listen: [a, b]\n", "w.yaml:1:9: listen: expected a string"],
     [

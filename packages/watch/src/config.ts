@@ -6,6 +6,8 @@ import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from "y
 export interface WatchConfig {
   rules?: string[] | undefined;
   follow?: string[] | undefined;
+  /** Where a followed log without a saved position starts: `start` or `end`. */
+  from?: string | undefined;
   positionFile?: string | undefined;
   listen?: string | undefined;
   tlsCertFile?: string | undefined;
@@ -25,6 +27,7 @@ type Kind = "string" | "list" | "path" | "paths";
 export const WATCH_CONFIG_KEYS: Readonly<Record<keyof WatchConfig, Kind>> = {
   rules: "paths",
   follow: "paths",
+  from: "string",
   positionFile: "path",
   listen: "string",
   tlsCertFile: "path",

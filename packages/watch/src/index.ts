@@ -26,6 +26,21 @@ export {
   createAlertmanagerOutput,
 } from "./alertmanager-output";
 export {
+  /** Parses `host:port`. */
+  parseHostPort,
+  /** Parses a `kaudit watch --config` file. */
+  parseWatchConfig,
+  /** The keys a config file may hold. */
+  WATCH_CONFIG_KEYS,
+  type WatchConfig,
+  /** A config file or address that cannot be used. */
+  WatchConfigError,
+} from "./config";
+export {
+  /** A followLog follower of @kaudit/sources as a watcher input. */
+  followInput,
+} from "./follow-input";
+export {
   /** The queueing, retrying HTTP output behind the Alertmanager and webhook outputs. */
   HttpAlertOutput,
   type HttpOutputOptions,

@@ -61,15 +61,16 @@ describe("WatchMetrics", () => {
     const m = createWatchMetrics({ processMetrics: false });
     const base = fixture("rbac-tool-auditgen-01.v1.jsonl")[0]!;
     const at = (ms: number) => new Date(Date.UTC(2026, 0, 1) + ms).toISOString();
-    for (const [ms, stage] of [
-      [3, "ResponseComplete"],
-      [300, "ResponseComplete"],
-      [2500, "ResponseComplete"],
-      [9000, "ResponseStarted"], // not final: not observed
+    for (const [ms, stage, code] of [
+      [3, "ResponseComplete", 201],
+      [300, "ResponseComplete", 201],
+      [2500, "ResponseComplete", 201],
+      [9000, "ResponseStarted", 101], // not final (an exec's ResponseComplete comes later)
     ] as const) {
       m.eventRead("x", {
         ...base,
         stage,
+        responseStatus: { metadata: {}, code },
         requestReceivedTimestamp: at(0),
         stageTimestamp: at(ms),
       } as Event);
@@ -115,6 +116,16 @@ describe("WatchMetrics", () => {
       { rule: "other", priority: "other", value: 24 },
     ]);
     expect(m.overflow()).toEqual({ resources: 48, rules: 49 });
+  });
+
+  it("a failed authentication's lone ResponseStarted (401) counts as its request", async () => {
+    const m = createWatchMetrics({ processMetrics: false });
+    const base = fixture("rbac-tool-auditgen-01.v1.jsonl")[0]!;
+    m.eventRead("x", { ...base, stage: "ResponseStarted", responseStatus: { code: 401 } } as Event);
+    m.eventRead("x", { ...base, stage: "ResponseStarted", responseStatus: { code: 101 } } as Event);
+    expect(await values(m, "kaudit_requests_total")).toEqual([
+      { input: "x", verb: "create", resource: "pods", code_class: "4xx", value: 1 },
+    ]);
   });
 
   it("input lag is read time minus the last stageTimestamp", async () => {

@@ -81,8 +81,16 @@ export function codeClass(code: number | undefined): string {
   return `${Math.floor(code / 100)}xx`;
 }
 
-function isFinal(stage: string | undefined): boolean {
-  return stage === "ResponseComplete" || stage === "Panic";
+/**
+ * The event that ends a request: ResponseComplete or Panic — or the ResponseStarted that kube
+ * records alone for a request that failed authentication (its 401 has no ResponseComplete).
+ */
+function isFinal(stage: string | undefined, code: number | undefined): boolean {
+  return (
+    stage === "ResponseComplete" ||
+    stage === "Panic" ||
+    (stage === "ResponseStarted" && code === 401)
+  );
 }
 
 /**
@@ -93,7 +101,7 @@ function isFinal(stage: string | undefined): boolean {
  * | metric | type | labels |
  * |---|---|---|
  * | `kaudit_events_read_total` | counter | input, stage — every event read, all stages |
- * | `kaudit_requests_total` | counter | input, verb, resource, code_class — final stage only, a request counts once |
+ * | `kaudit_requests_total` | counter | input, verb, resource, code_class — final stage only (ResponseComplete, Panic, or the lone ResponseStarted of a failed authentication), a request counts once |
  * | `kaudit_request_duration_seconds` | histogram | verb, resource — stageTimestamp − requestReceivedTimestamp of the final stage |
  * | `kaudit_alerts_total` | counter | rule, priority |
  * | `kaudit_input_lag_seconds` | gauge | input — read time − stageTimestamp of the last event read |
@@ -241,7 +249,7 @@ export class WatchMetrics {
         last.readAt = readAt;
       } else this.lastEvent.set(input, { stageTimestamp: event.stageTimestamp, readAt });
     }
-    if (!isFinal(stage)) return;
+    if (!isFinal(stage, event.responseStatus?.code)) return;
     const verb = VERBS.has(event.verb) ? event.verb : "other";
     const ref = event.objectRef;
     const resource = this.resources.value(
