@@ -101,6 +101,32 @@ describe("followLog: lines", () => {
     await g.close();
     await c2.done;
   });
+  it("legacy AUDIT: lines (advanced-legacy k8s 1.8 docs, corpus) become the same events readEvents gives", async () => {
+    const d = caseDir();
+    const file = path.join(d, "audit.log");
+    const fixture = path.join(
+      here,
+      "..",
+      "__fixtures__",
+      "legacy",
+      "advanced-legacy.k8s-1.8-docs.log",
+    );
+    fs.copyFileSync(fixture, file);
+    const { readEvents } = await import("./read-events");
+    const expected: string[] = [];
+    for await (const r of readEvents(fixture))
+      if ("event" in r) expected.push(`${r.event.auditID}/${r.event.stage}`);
+    const f = followLog(file, { from: "start", pollInterval: 20 });
+    const c = collect(f);
+    await until(() => c.items.length >= expected.length, 5000, "the legacy events");
+    await f.close();
+    await c.done;
+    expect(expected.length).toBeGreaterThan(1);
+    expect(
+      c.items.map((i) => ("event" in i ? `${i.event.auditID}/${i.event.stage}` : "problem")),
+    ).toEqual(expected);
+  });
+
   it("keepBodyText keeps request bodies' exact text for re-encoding; a line nested too deep is a problem", async () => {
     const d = caseDir();
     const file = path.join(d, "audit.log");
