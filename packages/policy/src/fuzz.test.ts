@@ -128,8 +128,8 @@ const IDLE_REFERENCE_MS = 10;
 const reference = corpus.find((t) => t.includes("kube-controller-manager")) ?? corpus[0] ?? "";
 let limitMs = 100;
 let sinceCalibration = Infinity;
-function calibrate(): void {
-  if (sinceCalibration++ < 50) return;
+function calibrate(force = false): void {
+  if (!force && sinceCalibration++ < 50) return;
   sinceCalibration = 0;
   let best = Infinity;
   for (let i = 0; i < 3; i++) {
@@ -158,7 +158,12 @@ function check(text: string): void {
   };
   // the fastest of three runs: retries absorb garbage-collection pauses and a busy machine; a
   // slow input is slow every time
-  const ms = Math.min(run(), run(), run());
+  let ms = Math.min(run(), run(), run());
+  if (ms >= limitMs) {
+    // the machine may have become busier since the last calibration: measure it again
+    calibrate(true);
+    ms = Math.min(ms, run(), run());
+  }
   expect(ms, `${text.length} chars took ${ms.toFixed(1)} ms`).toBeLessThan(limitMs);
   expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   expect(Object.keys(Object.prototype)).toEqual([]);
