@@ -29,6 +29,15 @@ export async function runConvert(
   const out = openOutput(options.output, ctx.stdout);
   let errors = 0;
   let events = 0;
+  // Lines are gathered into ~64 KB chunks: one stream write per line cost more than encoding
+  // (a writev of 100,000 tiny buffers per 100,000 events in a --cpu-prof of 100k legacy lines).
+  let chunk = "";
+  const flush = async () => {
+    if (chunk === "") return;
+    const pending = out.write(chunk);
+    chunk = "";
+    if (pending) await pending;
+  };
   try {
     for (const name of files) {
       const gen = readEvents(name, {
@@ -40,6 +49,7 @@ export async function runConvert(
       for await (const r of gen) {
         if ("problem" in r) {
           errors++;
+          await flush(); // the events before a problem are written before it is reported
           progress.finish();
           ctx.report(r.problem);
           if (options.strict) break;
@@ -50,6 +60,7 @@ export async function runConvert(
           text = options.to === "json" ? encodeEvent(r.event) : formatLegacyLine(r.event);
         } catch (e) {
           errors++;
+          await flush();
           progress.finish();
           ctx.report({
             file: displayName(name),
@@ -61,9 +72,10 @@ export async function runConvert(
           continue;
         }
         events++;
-        const pending = out.write(`${text}\n`);
-        if (pending) await pending;
+        chunk += `${text}\n`;
+        if (chunk.length >= 65536) await flush();
       }
+      await flush();
       if (options.strict && errors > 0) break;
     }
   } catch (e) {

@@ -2,6 +2,8 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
+import { encodeEvent } from "@kaudit/api";
+import { readEvents as readSourceEvents } from "@kaudit/sources";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FIX, kaudit } from "./helpers";
 
@@ -339,6 +341,39 @@ describe("kaudit convert", () => {
     }
     expect(events[0]!.auditID).toBe("24f30caf-d7d4-45d5-b7bd-e7af300d7886");
     expect(events[1]!.requestReceivedTimestamp).toMatch(/^2018-10-25T14:09:12\.\d{6}Z$/);
+  });
+
+  it("writes exactly encodeEvent's bytes for every event, across many 64 KB chunks", async () => {
+    // Legacy lines, v1alpha1/v1beta1/v1 JSON lines and an EventList document from the corpus,
+    // repeated so that the output spans many of convert's 64 KB write chunks.
+    const names = [
+      "basic-audit.k8s-1.6-docs.log",
+      "advanced-legacy.k8s-1.7-docs.log",
+      "v1alpha1.k8s-1.7-docs.jsonl",
+      "create_nginx_pod_privileged.json",
+      "audit2rbac-demo.v1.jsonl",
+      "rbac-tool-auditgen-01.v1.jsonl",
+    ];
+    let text = "";
+    for (const name of names) {
+      const t = await readFile(join(FIX, name), "utf8");
+      text += t.endsWith("\n") ? t : `${t}\n`;
+    }
+    const input = join(tmp, "mixed.log");
+    await writeFile(input, text.repeat(40));
+    const out = join(tmp, "mixed.jsonl");
+    const r = await kaudit(["convert", input, "-o", out]);
+    expect(r.code).toBe(0);
+    let expected = "";
+    let n = 0;
+    for await (const rec of readSourceEvents(input, { validate: true })) {
+      if ("problem" in rec) throw new Error(rec.problem.message);
+      expected += `${encodeEvent(rec.event)}\n`;
+      n++;
+    }
+    expect(n).toBeGreaterThan(1000);
+    expect(expected.length).toBeGreaterThan(10 * 65536);
+    expect(await readFile(out, "utf8")).toBe(expected);
   });
 
   it("-o writes atomically and --strict leaves an existing file alone on error", async () => {

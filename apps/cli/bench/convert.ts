@@ -1,0 +1,94 @@
+/**
+ * `kaudit convert --to json` end to end (a child process: node start-up, reading, parsing,
+ * validation, upgrade, encodeEvent, the atomic -o file) against a floor that does the least a
+ * converter could: read the file, split it into lines and JSON.stringify a pre-built event per
+ * line into 64 KB writes (timed in-process, without node start-up or building the events).
+ * Two inputs, 100,000 lines each by default: legacy lines, and old JSON versions (v1alpha1
+ * Metadata and v1beta1 RequestResponse lines with pod bodies) to be upgraded to v1.
+ * Rounds alternate the two contestants; medians are reported.
+ *
+ *   pnpm --filter kaudit bench            # BENCH_LINES=20000 for a quick look
+ */
+import { spawnSync } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { decodeEvent } from "@kaudit/api";
+import { formatLegacyLine } from "@kaudit/legacy";
+
+const LINES = Number(process.env.BENCH_LINES ?? 100_000);
+const ROUNDS = 3;
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fix = (name: string) =>
+  fs.readFileSync(path.join(here, "../test/__fixtures__", name), "utf8");
+const bin = path.join(here, "../bin/kaudit.js");
+const lines = (text: string) => text.split("\n").filter(Boolean);
+
+function repeatTo(unit: string[]): string {
+  let out = "";
+  for (let i = 0; i < LINES; i++) out += `${unit[i % unit.length]}\n`;
+  return out;
+}
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "kaudit-bench-convert-"));
+const inputs = {
+  // Legacy lines as kube-apiserver 1.6–1.10 wrote them, for the events of the audit2rbac demo.
+  legacy: repeatTo(
+    lines(fix("audit2rbac-demo.v1.jsonl")).map((l) => formatLegacyLine(decodeEvent(l))),
+  ),
+  "v1alpha1/v1beta1 JSON": repeatTo([
+    ...lines(fix("v1alpha1.k8s-1.7-docs.jsonl")),
+    ...lines(fix("create_nginx_pod_privileged.json")),
+  ]),
+};
+
+function floor(file: string, events: unknown[], out: string): number {
+  const t0 = performance.now();
+  const split = fs.readFileSync(file, "utf8").split("\n");
+  const fd = fs.openSync(out, "w");
+  let chunk = "";
+  let n = 0;
+  for (const l of split) {
+    if (!l) continue;
+    chunk += `${JSON.stringify(events[n++ % events.length])}\n`;
+    if (chunk.length >= 65536) {
+      fs.writeSync(fd, chunk);
+      chunk = "";
+    }
+  }
+  fs.writeSync(fd, chunk);
+  fs.closeSync(fd);
+  return performance.now() - t0;
+}
+
+function convert(file: string, out: string): number {
+  fs.rmSync(out, { force: true });
+  const t0 = performance.now();
+  const r = spawnSync(process.execPath, [bin, "convert", "--to", "json", file, "-o", out], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  if (r.status !== 0) throw new Error(`kaudit convert exited ${r.status}`);
+  return performance.now() - t0;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
+
+for (const [name, text] of Object.entries(inputs)) {
+  const file = path.join(tmp, "in.log");
+  fs.writeFileSync(file, text);
+  const out = path.join(tmp, "out.jsonl");
+  convert(file, out); // warm the file cache; its output gives the floor its events
+  const events = lines(fs.readFileSync(out, "utf8")).map((l) => JSON.parse(l) as unknown);
+  const ours: number[] = [];
+  const base: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    base.push(floor(file, events, path.join(tmp, "floor.jsonl")));
+    ours.push(convert(file, out));
+  }
+  const [o, b] = [median(ours), median(base)];
+  console.log(
+    `${name}, ${LINES} lines (${(text.length / 1e6).toFixed(1)} MB): kaudit convert ${o.toFixed(0)} ms (${(LINES / o).toFixed(0)}k lines/s), split + stringify ${b.toFixed(0)} ms, ratio ${(b / o).toFixed(2)}×`,
+  );
+}
+fs.rmSync(tmp, { recursive: true, force: true });
