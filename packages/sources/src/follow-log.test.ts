@@ -154,6 +154,29 @@ describe("followLog: lines", () => {
 });
 
 describe("followLog: rotation", () => {
+  it("reads what rotated out before the followed file first appeared", async () => {
+    // The follower starts before the writer: by its next look the log has rotated three times.
+    const d = caseDir();
+    const file = path.join(d, "audit.log");
+    const f = followLog(file, { from: "start", pollInterval: 50 });
+    const c = collect(f);
+    await new Promise((r) => setTimeout(r, 150));
+    const want: string[] = [];
+    for (let g = 0; g < 4; g++) {
+      let text = "";
+      for (let i = 0; i < 50; i++) {
+        want.push(`g${g}-${i}`);
+        text += line(`g${g}-${i}`);
+      }
+      fs.writeFileSync(file, text);
+      if (g < 3) fs.renameSync(file, path.join(d, `audit-2026-12-01T13-46-49.66${g}.log`));
+    }
+    await until(() => c.ids.length >= want.length, 10_000, "every generation");
+    expect(c.ids).toEqual(want);
+    await f.close();
+    await c.done;
+  });
+
   // 200,000 events through @kaudit/sinks' log sink, maxSize 1 MB, gzip'd backups, 20 kept:
   // about 90 rotations, retention deleting backups while the follower reads.
   it("reads every event of a lumberjack-rotated, gzip'd, retention-pruned log exactly once, in order", async () => {

@@ -146,6 +146,8 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
   private filling: Promise<void> | undefined;
   private last: FollowItem | undefined;
   private started = false;
+  /** Backups that existed when the followed file was not there yet (see start). */
+  private absentWith: Set<string> | undefined;
   private closed = false;
   private watcher: fs.FSWatcher | undefined;
   private wake: (() => void) | undefined;
@@ -330,7 +332,11 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
     const saved =
       this.o.positionFile === undefined ? undefined : readPositionFile(this.o.positionFile);
     if (saved) await this.resume(saved);
-    else await this.openLive(this.o.from);
+    else if (!(await this.openLive(this.o.from))) {
+      // Not there yet: whatever rotates out of it before we look again is new, so remember
+      // the backups that were there before.
+      this.absentWith = new Set(listBackups(this.file).map((b) => b.stem));
+    }
   }
 
   /** Opens the followed path as the newest file; `end` starts after its last whole line. */
@@ -458,7 +464,18 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
       if (this.closed) return;
       const c = this.files[0];
       if (!c) {
-        if (await this.openLive("start")) continue;
+        if (this.absentWith) {
+          // The file appeared (perhaps rotated several times already): its backups first.
+          const before = this.absentWith;
+          if (
+            statOrUndefined(this.file) ||
+            listBackups(this.file).some((b) => !before.has(b.stem))
+          ) {
+            await this.pinNewer(new Set(before), 0);
+            if (this.files.length > 0) this.absentWith = undefined;
+          }
+          if (this.files.length > 0) continue;
+        } else if (await this.openLive("start")) continue;
         await this.sleep();
         continue;
       }
@@ -763,12 +780,12 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
             continue;
           }
         }
-        const n = await this.openCursor(b.path, {
-          live: false,
-          offset: 0,
-          rotatedAt: b.time,
-          fromStart: true,
-        });
+        const at = { live: false, offset: 0, rotatedAt: b.time, fromStart: true };
+        // A plain backup gzip'd (and removed) between the listing and the open is read from its
+        // .gz twin: lumberjack removes the plain file only once the .gz is complete.
+        const n =
+          (await this.openCursor(b.path, at)) ??
+          (b.gz ? undefined : await this.openCursor(`${b.path}.gz`, at));
         if (n) {
           this.files.push(n);
           this.stats.backupsRead++;
