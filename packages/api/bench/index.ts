@@ -50,6 +50,36 @@ function built(i: number, distinct: boolean): Event {
     },
   };
 }
+// RequestResponse events built in JS as a server builds them: a ConfigMap of about `size` bytes
+// as the request body and the same object with server fields as the response, fresh per event.
+function builtWithBodies(i: number, size: number): Event {
+  const data: Record<string, string> = {};
+  for (let k = 0; k * 64 < size; k++) data[`key-${k}`] = fresh(`value ${i}-${k} `.padEnd(48, "x"));
+  const request = {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: `cm-${i}`, namespace: "default", labels: { app: fresh("web") } },
+    data,
+  };
+  const response = {
+    ...request,
+    metadata: {
+      ...request.metadata,
+      uid: `0b7a4c6e-${i}`,
+      resourceVersion: String(1000 + i),
+      creationTimestamp: "2026-11-22T10:04:05Z",
+    },
+  };
+  return {
+    ...built(i, true),
+    level: "RequestResponse",
+    verb: "create",
+    requestObject: request,
+    responseObject: response,
+  };
+}
+const builtBodies2k = Array.from({ length: 2000 }, (_, i) => builtWithBodies(i, 2048));
+const builtBodies8k = Array.from({ length: 500 }, (_, i) => builtWithBodies(i, 8192));
 const builtRepeating = Array.from({ length: 5000 }, (_, i) => built(i, false));
 const builtDistinct = Array.from({ length: 5000 }, (_, i) => built(i, true));
 
@@ -89,3 +119,5 @@ await race("Metadata events (rbac-tool corpus)", metadata);
 await race("RequestResponse pod events (Falco corpus)", withBodies);
 await race("Metadata events built in JS, values repeating", builtRepeating);
 await race("Metadata events built in JS, every user/agent/IP/namespace distinct", builtDistinct);
+await race("RequestResponse events built in JS, 2 KB ConfigMap bodies each way", builtBodies2k);
+await race("RequestResponse events built in JS, 8 KB ConfigMap bodies each way", builtBodies8k);

@@ -129,6 +129,20 @@ describe("Go string escaping (HTML escaping on)", () => {
     );
   });
 
+  // Each character Go escapes on its own, so every one of the scans that decide whether a
+  // JS-built body needs escaping at all is exercised.
+  it.each([
+    ["<", "\\u003c"],
+    [">", "\\u003e"],
+    ["&", "\\u0026"],
+    ["\u2028", "\\u2028"],
+    ["\u2029", "\\u2029"],
+    ["plain", "plain"],
+  ])("escapes %j alone in a body built in JS", (c, want) => {
+    const e = { responseObject: { k: `a${c}b` } } as unknown as Event;
+    expect(encodeEvent(e)).toContain(`"responseObject":{"k":"a${want}b"}`);
+  });
+
   it("sorts integer-like annotation keys bytewise and replaces lone surrogates", () => {
     expect(
       encodeEvent({ annotations: { b: "1", "10": "2", "9": "3" } } as unknown as Event),
