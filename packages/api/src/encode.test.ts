@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { decodeEvent, decodeEventList } from "./decode";
 import {
   compactJSON,
+  EncodeError,
   encodedEventsToList,
   encodeEvent,
   encodeEventList,
@@ -246,5 +247,26 @@ describe("encodeEvent's memory of repeated strings", () => {
 
   it("writes long values (not kept) exactly too", () => {
     expectFaithful(`${"<".repeat(300)}"`);
+  });
+});
+
+describe("encodeEvent of wrong-typed list items (hostile JSON decoded as is)", () => {
+  const base = {
+    level: "Metadata",
+    auditID: "a",
+    stage: "ResponseComplete",
+    requestURI: "/",
+    verb: "get",
+    user: {},
+  };
+  it.each([
+    [[null], '"sourceIPs":[null]'],
+    [[1], '"sourceIPs":["1"]'],
+    [["10.0.0.1", null], '"sourceIPs":["10.0.0.1",null]'],
+  ])("%j", (ips, text) => {
+    expect(encodeEvent({ ...base, sourceIPs: ips } as never)).toContain(text);
+  });
+  it("refuses an object where a string belongs, with an EncodeError", () => {
+    expect(() => encodeEvent({ ...base, sourceIPs: [{}] } as never)).toThrow(EncodeError);
   });
 });

@@ -369,6 +369,9 @@ const ANNOTATION_VALUES = tally();
 
 /** {@link goJSONString} for a value that tends to repeat across events. */
 function repeated(s: string, t: Tally): string {
+  // A wrong-typed value (decoded from hostile JSON) is written as it is, unmemoised: null as
+  // null, a number or boolean as its text, an object refused (goJSONString).
+  if (typeof s !== "string") return s === null || s === undefined ? "null" : goJSONString(s);
   if (t.rest > 0) {
     t.rest--;
     return goJSONString(s);

@@ -29,7 +29,15 @@ const seeds: string[] = [
 ];
 
 const LIMIT_MS = 100;
-const RUN = { interruptAfterTimeLimit: 3_500, markInterruptAsFailure: false, numRuns: 2_000 };
+// CI runs a fixed seed so a red build is reproducible; runs elsewhere explore new inputs (an
+// edge found there — e.g. a lone surrogate in an annotation key not round-tripping — is fixed
+// and then kept as a case).
+const RUN = {
+  interruptAfterTimeLimit: 3_500,
+  markInterruptAsFailure: false,
+  numRuns: 2_000,
+  ...(process.env.CI ? { seed: 20261201 } : {}),
+};
 
 /** Runs `f`, failing on any error other than a KauditError and on an input slower than 100 ms. */
 function bounded<T>(f: () => T): T | undefined {
