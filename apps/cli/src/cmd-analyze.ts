@@ -35,6 +35,8 @@ export async function collectStats(
   try {
     for (const name of logs) {
       for await (const r of readEvents(name, {
+        // Only looks at the events: the bodies' exact text is not needed.
+        keepBodyText: false,
         validate: true,
         stdin: ctx.stdin,
         onBytes: (n) => progress.add(n),

@@ -116,6 +116,8 @@ export async function runDetect(
   try {
     for (const name of logs) {
       for await (const r of readEvents(name, {
+        // Only looks at the events: the bodies' exact text is not needed.
+        keepBodyText: false,
         stdin: ctx.stdin,
         onBytes: (n) => progress.add(n),
       })) {

@@ -34,6 +34,8 @@ export interface InputOptions {
   stdin?: NodeJS.ReadableStream;
   /** What the inputs hold (default `auto`: told apart per line and document). */
   format?: "auto" | SourceFormat;
+  /** Keep the bodies' exact text for re-encoding (default true; commands that only read events turn it off). */
+  keepBodyText?: boolean;
 }
 
 /** One event read from an input, with the line it came from (0 when not known). */
@@ -56,6 +58,7 @@ function sourceOptions(name: string, options: InputOptions): ReadEventsOptions {
   if (options.onBytes !== undefined) o.onBytes = options.onBytes;
   if (options.stdin !== undefined) o.stdin = options.stdin;
   if (options.format !== undefined) o.format = options.format;
+  if (options.keepBodyText !== undefined) o.keepBodyText = options.keepBodyText;
   return o;
 }
 

@@ -133,13 +133,28 @@ class Decoder {
   readonly typeErrors: Located[] = [];
   readonly positions = new Map<string, number>();
 
-  /** Nodes left to decode: YAML aliases can make a small file expand exponentially. */
-  private budget = MAX_DECODED_NODES;
+  /**
+   * What is left to decode, in nodes plus the characters of their strings: YAML aliases can make
+   * a small file expand exponentially, or repeat one long string many times. A document without
+   * aliases never spends more than its own length (every node and character comes from the
+   * text), so the budget is twice the text's length (a node can be decoded twice) plus a margin, and only expansion exhausts it.
+   */
+  private budget: number;
 
   constructor(
     private readonly doc: Document,
     private readonly maxDepth: number,
-  ) {}
+    readonly limit: number,
+  ) {
+    this.budget = limit;
+  }
+
+  /** Spends the budget for one node (and its string's characters). */
+  private spend(node: Node): void {
+    const v = isScalar(node) ? node.value : undefined;
+    this.budget -= 1 + (typeof v === "string" ? v.length : 0);
+    if (this.budget < 0) throw new AliasBomb(node.range?.[0] ?? 0);
+  }
 
   private readonly aliases = new Map<unknown, unknown>();
 
@@ -162,7 +177,7 @@ class Decoder {
   private plain(raw: unknown, depth: number): unknown {
     const node = this.resolve(raw) as Node | null | undefined;
     if (node === null || node === undefined) return null;
-    if (--this.budget < 0) throw new AliasBomb(node.range?.[0] ?? 0);
+    this.spend(node);
     if (isScalar(node)) return node.toJSON();
     if (depth > this.maxDepth) throw new TooDeep(node.range?.[0] ?? 0);
     if (isSeq(node)) return node.items.map((item) => this.plain(item, depth + 1));
@@ -229,7 +244,7 @@ class Decoder {
   decode(raw: unknown, type: GoType, path: string, goStruct: string, goField: string): unknown {
     const node = this.resolve(raw) as Node | null | undefined;
     if (node === null || node === undefined) return undefined;
-    if (--this.budget < 0) throw new AliasBomb(node.range?.[0] ?? 0);
+    this.spend(node);
     if (node.range) this.positions.set(path, node.range[0]);
     if (isScalar(node) && node.value === null) return undefined;
     switch (type.t) {
@@ -304,8 +319,21 @@ class TooDeep extends Error {
   }
 }
 
-/** The most nodes a policy may expand to (aliases included); real policies have a few hundred. */
-const MAX_DECODED_NODES = 100_000;
+/** The most YAML aliases (`*name`) a policy may use; each costs the parser about a kilobyte. */
+const MAX_YAML_ALIASES = 10_000;
+
+/** How many `*alias` tokens the text has (counting up to `cap` + 1), and where the one over `cap` is. */
+function countYAMLAliases(text: string, cap: number): { count: number; offset: number } {
+  const re = /(?:^|[\s,[{:-])\*[^\s,[\]{}]/g;
+  let count = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    if (++count > cap) return { count, offset: m.index };
+  }
+  return { count, offset: 0 };
+}
+
+/** What a policy may expand to beyond its own length through aliases (nodes plus string characters). */
+const ALIAS_MARGIN = 100_000;
 
 class AliasBomb extends Error {
   constructor(readonly offset: number) {
@@ -390,6 +418,19 @@ export function parsePolicy(text: string, options: ParsePolicyOptions = {}): Par
   if (deep !== undefined) {
     countLines();
     fail([{ path: "", message: tooDeepMessage(maxDepth), offset: deep.offset }]);
+  }
+
+  // The YAML parser itself needs about a kilobyte per alias: count them before parsing.
+  const aliases = countYAMLAliases(text, MAX_YAML_ALIASES);
+  if (!fromJSON && aliases.count > MAX_YAML_ALIASES) {
+    countLines();
+    fail([
+      {
+        path: "",
+        message: `the policy uses more than ${MAX_YAML_ALIASES} YAML aliases (a real policy uses a few); not parsed`,
+        offset: aliases.offset,
+      },
+    ]);
   }
 
   const docs = parseAllDocuments(text, {
@@ -554,7 +595,11 @@ export function parsePolicy(text: string, options: ParsePolicyOptions = {}): Par
   }
 
   // Field decoding: Go type errors are fatal, unknown/duplicate fields are warnings.
-  const decoder = new Decoder(doc ?? (undefined as unknown as Document), maxDepth);
+  const decoder = new Decoder(
+    doc ?? (undefined as unknown as Document),
+    maxDepth,
+    2 * text.length + ALIAS_MARGIN,
+  );
   let expanded: unknown;
   try {
     expanded = rootIsNull ? {} : decoder.decode(root, schema(pkg), "", "Policy", "");
@@ -565,7 +610,7 @@ export function parsePolicy(text: string, options: ParsePolicyOptions = {}): Par
     fail([
       {
         path: "",
-        message: `the policy expands to more than ${MAX_DECODED_NODES} values through YAML aliases`,
+        message: `the policy expands to more than ${decoder.limit} characters through YAML aliases (twice its own length plus ${ALIAS_MARGIN})`,
         offset: e.offset,
       },
     ]);

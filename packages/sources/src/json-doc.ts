@@ -1,3 +1,5 @@
+import { MAX_JSON_DEPTH } from "@kaudit/api";
+
 /**
  * A streaming splitter for one JSON document spread over many lines (a pretty-printed EventList,
  * `gcloud logging read --format=json`, `aws logs filter-log-events` pages, an AKS `records`
@@ -245,6 +247,8 @@ export class JsonDocScanner {
               this.index = 0;
               this.containers.push(this.key);
             }
+            if (this.stack.length >= MAX_JSON_DEPTH)
+              return this.fail(i, `JSON nests deeper than ${MAX_JSON_DEPTH} levels`, false);
             this.stack.push(c);
             this.expect = c === OPEN_OBJ ? Expect.KeyOrEnd : Expect.ValueOrEnd;
           } else if (c === QUOTE) {

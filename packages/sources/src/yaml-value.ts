@@ -22,6 +22,9 @@ export interface YamlLimits {
   maxDepth: number;
 }
 
+/** The most YAML aliases (`*name`) one document may use: each costs the parser about a kilobyte. */
+const MAX_YAML_ALIASES = 10_000;
+
 class Refused extends Error {
   constructor(
     message: string,
@@ -36,8 +39,9 @@ class Refused extends Error {
  * the size of what it points at (memoised per node, so a billion-laughs file is measured in
  * linear time and refused before anything is expanded).
  */
-function measure(node: unknown, doc: ReturnType<typeof parseDocument>, limits: YamlLimits): number {
+function measure(node: unknown, limits: YamlLimits): number {
   const memo = new Map<unknown, number>();
+  const anchors = new Map<string, unknown>();
   const walk = (n: unknown, depth: number): number => {
     if (n === null || n === undefined) return 4;
     const known = memo.get(n);
@@ -49,8 +53,12 @@ function measure(node: unknown, doc: ReturnType<typeof parseDocument>, limits: Y
       );
     }
     let size = 0;
+    const anchor = (n as { anchor?: unknown }).anchor;
+    // Anchors are recorded as the walk meets them (document order), so an alias costs O(1):
+    // yaml's Alias.resolve searches the whole document each time.
+    if (typeof anchor === "string") anchors.set(anchor, n);
     if (isAlias(n)) {
-      const target = n.resolve(doc);
+      const target = anchors.get(n.source);
       if (target === undefined) return 4;
       memo.set(n, 0); // a cycle counts as nothing more
       size = walk(target, depth + 1);
@@ -87,6 +95,22 @@ export function parseYamlValue(text: string, limits: YamlLimits, lineOffset = 0)
     const p = lineCounter.linePos(offset);
     return { line: p.line + lineOffset, column: p.col };
   };
+  // The YAML parser itself needs about a kilobyte per alias: count them before parsing.
+  const re = /(?:^|[\s,[{:-])\*[^\s,[\]{}]/g;
+  let aliases = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    if (++aliases > MAX_YAML_ALIASES) {
+      const before = text.slice(0, m.index + 1);
+      const nl = before.lastIndexOf("\n");
+      return {
+        error: {
+          line: before.split("\n").length + lineOffset,
+          column: m.index + 1 - nl,
+          message: `more than ${MAX_YAML_ALIASES} YAML aliases in one document; not parsed`,
+        },
+      };
+    }
+  }
   let doc: ReturnType<typeof parseDocument>;
   try {
     doc = parseDocument(text, { lineCounter, uniqueKeys: false });
@@ -100,7 +124,7 @@ export function parseYamlValue(text: string, limits: YamlLimits, lineOffset = 0)
   }
   try {
     // Aliases are measured only when there are any: a plain document is as big as its text.
-    if (text.includes("*")) measure(doc.contents, doc, limits);
+    if (text.includes("*")) measure(doc.contents, limits);
     else measureDepth(doc.contents, limits.maxDepth);
     return { value: doc.toJS({ maxAliasCount: -1 }) };
   } catch (e) {
