@@ -326,7 +326,13 @@ describe.runIf(haveBinary(ALERTMANAGER_BIN) && haveBinary(PROMETHEUS_BIN))(
       );
       expect(slow[0]?.value).toBe(1);
       const backups = (await readdir(join(dir, "log"))).filter((f) => f.endsWith(".gz"));
-      const rotations = await promQuery(prom, "kaudit_follower_rotations_total");
+      // Rotations are counted when kaudit is scraped, so the scrape that saw the last event may
+      // predate the count of the last rotations: wait for the next one.
+      const rotations = await eventually(
+        () => promQuery(prom, "kaudit_follower_rotations_total"),
+        (r) => r[0]?.value === backups.length,
+        10_000,
+      ).catch(() => promQuery(prom, "kaudit_follower_rotations_total"));
       expect(rotations[0]?.value).toBe(backups.length);
       const ok = await promQuery(prom, 'kaudit_receiver_requests_total{code="200"}');
       expect(ok[0]?.value).toBeGreaterThanOrEqual(10); // 2003 events in batches of ≤ 200
