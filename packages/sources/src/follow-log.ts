@@ -850,7 +850,8 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
  * acknowledged one, catching up from the `audit-*.log[.gz]` backups rotated since.
  *
  * Delivery is at-least-once: after a crash, items acknowledged since the last save are read
- * again — at most `saveEvery` (default 1000), fewer when `saveInterval` passed first.
+ * again — by design at most `saveEvery` (default 1000), fewer when `saveInterval` passed first
+ * (a restart has been seen to repeat more; the README gives the measurements).
  *
  * @example
  * ```ts
