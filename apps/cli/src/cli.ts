@@ -192,14 +192,8 @@ Example:
     )
     .option("--json", "print JSON instead of tables")
     .option("--top <n>", "rows per table", positiveInt, 10)
-    .option(
-      "--since <time>",
-      "only requests received at or after this time (RFC 3339, or a duration ago: 90m, 2h, 7d)",
-    )
-    .option(
-      "--until <time>",
-      "only requests received before this time (RFC 3339, or a duration ago)",
-    )
+    .addOption(sinceOption())
+    .addOption(untilOption())
     .addHelpText(
       "after",
       `
@@ -235,14 +229,8 @@ Example:
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option("--top <n>", "rows per table", positiveInt, 15)
-    .option(
-      "--since <time>",
-      "only requests received at or after this time (RFC 3339, or a duration ago: 90m, 2h, 7d)",
-    )
-    .option(
-      "--until <time>",
-      "only requests received before this time (RFC 3339, or a duration ago)",
-    )
+    .addOption(sinceOption())
+    .addOption(untilOption())
     .addHelpText(
       "after",
       `
@@ -271,6 +259,22 @@ Example:
   registerDetect(program, ctx, result);
   registerWatch(program, ctx, result);
   return program;
+}
+
+/** `--since` of analyze and report (filters on requestReceivedTimestamp). */
+function sinceOption(): Option {
+  return new Option(
+    "--since <time>",
+    "only requests received at or after this time (RFC 3339, or a duration ago: 90m, 2h, 7d)",
+  );
+}
+
+/** `--until` of analyze and report. */
+function untilOption(): Option {
+  return new Option(
+    "--until <time>",
+    "only requests received before this time (RFC 3339, or a duration ago)",
+  );
 }
 
 /** Runs the CLI on `argv` (without node and script) and returns the exit code. */

@@ -1,4 +1,8 @@
 import { KauditError } from "@kaudit/api";
+import { errnoText } from "@kaudit/sources";
+
+/** `no such file or directory` for ENOENT and so on (one table, in @kaudit/sources). */
+export { errnoText };
 
 /** Exit codes: 0 all good, 1 findings (invalid input, problems reported), 2 usage error. */
 export const EXIT_OK = 0;
@@ -17,25 +21,6 @@ export class CliError extends KauditError {
     super(message, { name: "CliError", cause: options.cause });
     this.exitCode = exitCode;
   }
-}
-
-const ERRNO_TEXT: Record<string, string> = {
-  ENOENT: "no such file or directory",
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  EISDIR: "is a directory",
-  ENOTDIR: "not a directory",
-  EMFILE: "too many open files",
-  ENOSPC: "no space left on device",
-  EROFS: "read-only file system",
-  EEXIST: "file exists",
-};
-
-/** `no such file or directory` for ENOENT and so on; the error's own message otherwise. */
-export function errnoText(e: unknown): string {
-  const err = e as NodeJS.ErrnoException;
-  if (err && typeof err.code === "string" && ERRNO_TEXT[err.code]) return ERRNO_TEXT[err.code]!;
-  return err instanceof Error ? err.message : String(e);
 }
 
 /** A file that cannot be opened or read: a usage error (exit 2) naming the file and why. */

@@ -25,6 +25,9 @@ const ERRNO_TEXT: Record<string, string> = {
   EISDIR: "is a directory",
   ENOTDIR: "not a directory",
   EMFILE: "too many open files",
+  ENOSPC: "no space left on device",
+  EROFS: "read-only file system",
+  EEXIST: "file exists",
 };
 
 /** `no such file or directory` for ENOENT and so on; the error's own message otherwise. */
