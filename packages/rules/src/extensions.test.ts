@@ -116,6 +116,47 @@ describe("windowed thresholds", () => {
     expect(again.evaluate(ev(t(13)))).toHaveLength(1);
   });
 
+  it("survive a snapshot taken through JSON: a restored state fires exactly where the original does", () => {
+    // Two keys, a distinct-counting rule and a muted key: every part of the state matters.
+    const probe = rule("Probe", "ka.verb = create", [
+      "threshold: { count: 3, window: 5m, by: ka.user.name, distinct: ka.uri }",
+    ]);
+    const feed = [0, 1, 5, 6, 7, 8, 9, 20, 21, 22, 30, 31, 70, 80, 81, 90].map((s, i) =>
+      ev(t(s), s % 2 ? "10.0.0.1" : "10.0.0.2", i % 3 ? "alice" : "bob", `/u/${i % 4}`),
+    );
+    const whole = loadRules([BURST, probe]);
+    const expected = feed.map((e) => whole.evaluate(e).map((a) => [a.rule, a.kaudit?.first]));
+    expect(expected.flat().length).toBeGreaterThan(3);
+    for (let cut = 1; cut < feed.length; cut++) {
+      const before = loadRules([BURST, probe]);
+      const got = feed
+        .slice(0, cut)
+        .map((e) => before.evaluate(e).map((a) => [a.rule, a.kaudit?.first]));
+      const saved = JSON.parse(JSON.stringify(before.state.snapshot()));
+      const after = loadRules([BURST, probe], { state: new ThresholdState({ restore: saved }) });
+      for (const e of feed.slice(cut))
+        got.push(after.evaluate(e).map((a) => [a.rule, a.kaudit?.first]));
+      expect(got, `cut after ${cut} events`).toEqual(expected);
+    }
+  });
+
+  it("snapshots leave out keys whose window has passed, restore drops changed thresholds", () => {
+    const rules = loadRules([BURST]);
+    rules.evaluate(ev(t(0), "10.9.0.1"));
+    rules.evaluate(ev(t(50), "10.9.0.2"));
+    const asOf = Date.parse(t(100));
+    const snap = rules.state.snapshot(asOf);
+    expect(snap.rules.Burst?.keys.map((k) => k[0])).toEqual([
+      `${JSON.stringify("10.9.0.2")}\u0000`,
+    ]);
+    const changed = rule("Burst", "ka.verb = create", [
+      "threshold: { count: 4, window: 1m, by: [kaudit.source_ip] }",
+    ]);
+    const again = loadRules([changed], { state: new ThresholdState({ restore: snap }) });
+    expect(again.stats().thresholds).toMatchObject({ restarted: 1, rules: [{ keys: 0 }] });
+    expect(() => new ThresholdState({ restore: { version: 2 } as never })).toThrow(/version 1/);
+  });
+
   it("state is its own object, shareable before any rules exist", () => {
     const state = new ThresholdState({ maxKeys: 5 });
     const rules = loadRules([BURST], { state });

@@ -13,7 +13,14 @@ export {
   type ThresholdAlert,
   UnreadableEventError,
 } from "./rule-set";
-export { ThresholdState, type ThresholdStateOptions, type ThresholdStats } from "./threshold";
+export {
+  type KeySnapshot,
+  type ThresholdSnapshot,
+  ThresholdState,
+  type ThresholdStateOptions,
+  type ThresholdStats,
+  type WindowsSnapshot,
+} from "./threshold";
 
 /** Package version, kept in step with package.json by the release. */
 export const VERSION = "0.0.0";

@@ -44,6 +44,44 @@ export class RuleWindows {
     private readonly useDistinct: boolean,
   ) {}
 
+  /**
+   * The keys as plain data, leaving out those that can no longer fire or mute at `asOfMs`
+   * (their window has passed: keeping them would change nothing but the size).
+   */
+  snapshot(asOfMs = Number.NEGATIVE_INFINITY): WindowsSnapshot {
+    const keys: KeySnapshot[] = [];
+    for (const [k, w] of this.keys) {
+      if (w.last <= asOfMs - this.windowMs && w.mutedUntil <= asOfMs) continue;
+      keys.push([
+        k,
+        w.times.slice(),
+        w.distinct === undefined ? null : [...w.distinct],
+        Number.isFinite(w.mutedUntil) ? w.mutedUntil : null,
+        w.last,
+      ]);
+    }
+    return { signature: this.signature, evicted: this.evicted, expired: this.expired, keys };
+  }
+
+  /** Puts back the keys of a {@link snapshot} (same signature), oldest first. */
+  restore(s: WindowsSnapshot): void {
+    this.keys.clear();
+    this.evicted = s.evicted;
+    this.expired = s.expired;
+    for (const [k, times, distinct, mutedUntil, last] of s.keys) {
+      if (this.keys.size >= this.maxKeys) {
+        this.evicted++;
+        continue;
+      }
+      this.keys.set(k, {
+        times: times.slice(),
+        distinct: this.useDistinct ? new Map(distinct ?? []) : undefined,
+        mutedUntil: mutedUntil ?? Number.NEGATIVE_INFINITY,
+        last,
+      });
+    }
+  }
+
   /** Counts one event at `t` (ms) for `key`; returns a hit when the threshold is reached. */
   hit(key: string, t: number, distinctValue?: string): ThresholdHit | undefined {
     let w = this.keys.get(key);
@@ -114,6 +152,33 @@ export class RuleWindows {
   }
 }
 
+/** One key of a {@link WindowsSnapshot}: key, counted times, distinct values and when seen, muted until, last touched. */
+export type KeySnapshot = [
+  key: string,
+  times: number[],
+  distinct: [string, number][] | null,
+  mutedUntil: number | null,
+  last: number,
+];
+
+/** The counters of one rule as plain data. */
+export interface WindowsSnapshot {
+  /** The threshold (count, window, by, distinct) the keys were counted with. */
+  signature: string;
+  evicted: number;
+  expired: number;
+  keys: KeySnapshot[];
+}
+
+/**
+ * A {@link ThresholdState} as plain JSON-safe data (`ThresholdState.snapshot()`), to be stored
+ * (a checkpoint) and given back to `new ThresholdState({ restore })` in another process.
+ */
+export interface ThresholdSnapshot {
+  version: 1;
+  rules: Record<string, WindowsSnapshot>;
+}
+
 /** Counters of a {@link ThresholdState}. */
 export interface ThresholdStats {
   rules: { rule: string; keys: number; evicted: number; expired: number }[];
@@ -127,6 +192,12 @@ export interface ThresholdStats {
 export interface ThresholdStateOptions {
   /** Most keys remembered per rule (default 10,000). */
   maxKeys?: number;
+  /**
+   * Counters to start from, as a {@link ThresholdState.snapshot} left them. A rule's counters are
+   * used when the rule set has that rule with the same threshold; others are dropped (counted as
+   * `restarted`).
+   */
+  restore?: ThresholdSnapshot;
 }
 
 /**
@@ -137,12 +208,31 @@ export class ThresholdState {
   readonly maxKeys: number;
   private readonly rules = new Map<string, RuleWindows>();
   private restarted = 0;
+  /** Restored counters not yet claimed by a rule (see {@link windowsFor}). */
+  private readonly restored = new Map<string, WindowsSnapshot>();
 
   constructor(options: ThresholdStateOptions = {}) {
     this.maxKeys = options.maxKeys ?? 10_000;
     if (!Number.isInteger(this.maxKeys) || this.maxKeys < 1) {
       throw new RangeError("maxKeys must be a positive integer");
     }
+    const r = options.restore;
+    if (r !== undefined) {
+      if (r === null || typeof r !== "object" || r.version !== 1 || typeof r.rules !== "object") {
+        throw new RangeError("restore: not a threshold snapshot of version 1");
+      }
+      for (const [rule, w] of Object.entries(r.rules)) this.restored.set(rule, w);
+    }
+  }
+
+  /**
+   * Every rule's counters as plain data (JSON-safe). Keys whose window passed before `asOfMs`
+   * (event time, ms) are left out: they hold nothing that could still fire or mute.
+   */
+  snapshot(asOfMs?: number): ThresholdSnapshot {
+    const rules: Record<string, WindowsSnapshot> = {};
+    for (const [rule, w] of this.rules) rules[rule] = w.snapshot(asOfMs);
+    return { version: 1, rules };
   }
 
   /** The counters of a rule; new ones if the rule is new or its threshold changed. */
@@ -161,6 +251,12 @@ export class ThresholdState {
       this.maxKeys,
       spec.distinct !== undefined,
     );
+    const saved = this.restored.get(rule);
+    if (saved !== undefined) {
+      this.restored.delete(rule);
+      if (saved.signature === signature) w.restore(saved);
+      else this.restarted++;
+    }
     this.rules.set(rule, w);
     return w;
   }

@@ -63,6 +63,13 @@ export {
 export {
   /** The JetStream backend. */
   createNatsSink,
+  /** A fleet's routes: the user and the source-IP partition families. */
+  fleetRoutes,
+  /** The source-IP key of a fleet's partitions (`kaudit.source_ip`). */
+  fleetSourceIPKey,
+  /** The user key of a fleet's partitions (`kaudit.user.name`). */
+  fleetUserKey,
+  type NatsRoute,
   /** The class behind createNatsSink(). */
   NatsSink,
   /** A JetStream publish that failed after its retries. */

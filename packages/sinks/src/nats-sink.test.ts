@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buffered } from "./buffered";
 import {
   createNatsSink,
+  fleetRoutes,
   NatsSinkError,
   natsMsgId,
   partitionedSubject,
@@ -133,6 +134,44 @@ describe.skipIf(!haveNats)("createNatsSink against nats-server -js", () => {
       const got = await stored(`audit.part.${p}`);
       for (const m of got) expect(partitionOf(JSON.parse(m.data).user.username, 4)).toBe(p);
     }
+  });
+
+  it("publishes a fleet's two partition families: by the acting user and by the first source IP", async () => {
+    const routes = fleetRoutes("audit.fleet", 4);
+    const sink = createNatsSink({ servers: server.url, routes, stream: "AUDIT" });
+    const users = ["alice", "bob", "carol", "dave", "erin"];
+    const events = Array.from({ length: 60 }, (_, i) => {
+      const e = event(`f${i}`, "ResponseComplete", users[i % 5]!);
+      e.sourceIPs = [`10.1.0.${i % 7}`, "10.9.9.9"];
+      // Impersonation: the partition follows the user the request acted as (kaudit.user.name).
+      if (i % 10 === 0) e.impersonatedUser = { username: "mallory" };
+      return e;
+    });
+    expect(await sink.processEvents(events)).toBe(true);
+    expect(sink.stats).toMatchObject({ acked: 120, failed: 0 });
+    await sink.shutdown();
+    let user = 0;
+    let ip = 0;
+    for (let p = 0; p < 4; p++) {
+      for (const m of await stored(`audit.fleet.${p}`)) {
+        const e = JSON.parse(m.data);
+        expect(partitionOf(e.impersonatedUser?.username ?? e.user.username, 4)).toBe(p);
+        expect(m.msgId).toBe(`${e.auditID}:ResponseComplete`);
+        user++;
+      }
+      for (const m of await stored(`audit.fleet.ip.${p}`)) {
+        const e = JSON.parse(m.data);
+        expect(partitionOf(e.sourceIPs[0], 4)).toBe(p);
+        expect(m.msgId).toBe(`${e.auditID}:ResponseComplete:ip`);
+        ip++;
+      }
+    }
+    expect([user, ip]).toEqual([60, 60]);
+    expect(routes(events[0]!).map((r) => r.subject)).toEqual([
+      `audit.fleet.${partitionOf("mallory", 4)}`,
+      `audit.fleet.ip.${partitionOf("10.1.0.0", 4)}`,
+    ]);
+    expect(() => fleetRoutes("audit", 0)).toThrow(NatsSinkError);
   });
 
   it("waits through a server crash and restart, losing nothing", async () => {

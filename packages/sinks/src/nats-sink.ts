@@ -31,7 +31,13 @@ export interface NatsSinkOptions extends ReportingOptions {
    * The subject each event is published to, or a function of the event — for a fleet,
    * {@link partitionedSubject} spreads events over `audit.<partition>` by a key.
    */
-  subject: string | ((event: Event) => string);
+  subject?: string | ((event: Event) => string);
+  /**
+   * Instead of `subject`: the messages each event becomes, each with its subject and
+   * `Nats-Msg-Id` — {@link fleetRoutes} publishes every event to the user and the source-IP
+   * partition families a kaudit fleet reads. An event counts as delivered when all were acked.
+   */
+  routes?: (event: Event) => readonly NatsRoute[];
   /** The stream that must store the subject: a publish the server routes to another stream fails. */
   stream?: string;
   /** TLS (on when given, and then the server's certificate is verified). */
@@ -50,7 +56,13 @@ export interface NatsSinkOptions extends ReportingOptions {
   name?: string;
 }
 
-/** What a NATS sink has counted. */
+/** One message an event becomes: where it is published, and its `Nats-Msg-Id`. */
+export interface NatsRoute {
+  subject: string;
+  msgID: string;
+}
+
+/** What a NATS sink has counted (messages: with {@link NatsSinkOptions.routes} an event may be several). */
 export interface NatsSinkStats {
   /** Events the stream acknowledged as stored. */
   acked: number;
@@ -92,6 +104,42 @@ export function partitionedSubject(
   return (e) => `${prefix}.${partitionOf(key(e), partitions)}`;
 }
 
+/**
+ * The user key of a fleet's partitions: the user the request acted as (the impersonated user if
+ * any, else the authenticated one) — the value of the rules' `kaudit.user.name`.
+ */
+export function fleetUserKey(event: Event): string {
+  return event.impersonatedUser?.username ?? event.user?.username ?? "";
+}
+
+/** The source-IP key of a fleet's partitions: the first of `sourceIPs` (`kaudit.source_ip`). */
+export function fleetSourceIPKey(event: Event): string {
+  return event.sourceIPs?.[0] ?? "";
+}
+
+/**
+ * The routes of a kaudit fleet (see the CLI's `kaudit watch --to-nats`): every event goes to
+ * `<prefix>.<p>` with p the partition of its user ({@link fleetUserKey}) and to `<prefix>.ip.<q>`
+ * with q the partition of its source IP ({@link fleetSourceIPKey}), so a detector that owns a
+ * partition sees every event of its users, or of its source IPs, and windowed thresholds keyed
+ * by either stay exact. Msg-ids `auditID:stage` and `auditID:stage:ip`.
+ */
+export function fleetRoutes(prefix: string, partitions: number): (event: Event) => NatsRoute[] {
+  if (!Number.isInteger(partitions) || partitions < 1) {
+    throw new NatsSinkError(`partitions must be a whole number ≥ 1, got ${partitions}`);
+  }
+  return (e) => {
+    const id = natsMsgId(e);
+    return [
+      { subject: `${prefix}.${partitionOf(fleetUserKey(e), partitions)}`, msgID: id },
+      {
+        subject: `${prefix}.ip.${partitionOf(fleetSourceIPKey(e), partitions)}`,
+        msgID: `${id}:ip`,
+      },
+    ];
+  };
+}
+
 interface Pending {
   subject: string;
   line: string;
@@ -108,7 +156,7 @@ export class NatsSink extends ReportingBase {
   readonly stats: NatsSinkStats = { acked: 0, duplicates: 0, failed: 0, retries: 0 };
   private readonly options: NatsSinkOptions;
   private readonly connection: Promise<{ nc: NatsConnection; js: JetStreamClient }>;
-  private readonly subjectOf: (event: Event) => string;
+  private readonly routesOf: (event: Event) => readonly NatsRoute[];
   private readonly maxInFlight: number;
   private inFlight = 0;
   private readonly waiting: (() => void)[] = [];
@@ -119,7 +167,11 @@ export class NatsSink extends ReportingBase {
     super(options);
     this.options = options;
     const s = options.subject;
-    this.subjectOf = typeof s === "function" ? s : () => s;
+    if (options.routes) this.routesOf = options.routes;
+    else if (typeof s === "function")
+      this.routesOf = (e) => [{ subject: s(e), msgID: natsMsgId(e) }];
+    else if (typeof s === "string") this.routesOf = (e) => [{ subject: s, msgID: natsMsgId(e) }];
+    else throw new NatsSinkError("createNatsSink needs a subject or routes");
     this.maxInFlight = Math.max(1, options.maxInFlight ?? 1024);
     this.connection = this.connect();
     // A failed connect is reported by the publishes that wait for it.
@@ -148,7 +200,8 @@ export class NatsSink extends ReportingBase {
     let ok = true;
     for (const e of events) {
       try {
-        batch.push({ subject: this.subjectOf(e), line: encodeEvent(e), msgID: natsMsgId(e) });
+        const line = encodeEvent(e);
+        for (const r of this.routesOf(e)) batch.push({ subject: r.subject, line, msgID: r.msgID });
       } catch (err) {
         ok = false;
         this.stats.failed++;
