@@ -44,6 +44,14 @@ describe("flags carry kube-apiserver's names and defaults (spec §8.4)", () => {
     ["audit-webhook-truncate-max-batch-size", 10485760],
     ["audit-webhook-truncate-max-event-size", 102400],
     ["audit-webhook-version", "audit.k8s.io/v1"],
+    ["audit-nats-servers", ""],
+    ["audit-nats-subject", "audit"],
+    ["audit-nats-stream", "KAUDIT"],
+    ["audit-nats-partitions", 16],
+    ["audit-nats-mode", "batch"],
+    ["audit-nats-batch-max-size", 400],
+    ["audit-nats-batch-max-wait", "100ms"],
+    ["audit-nats-batch-throttle-enable", false],
     ["bind-address", "127.0.0.1"],
     ["port", 6443],
   ])("--%s = %s", (name, value) => {
@@ -111,6 +119,37 @@ describe("auditBackendOptions → createAuditBackend", () => {
       mode: "batch",
       batchThrottleQPS: 10,
     });
+  });
+  it("nats flags map to the nats backend (TLS files only when given); off without servers", () => {
+    expect(auditBackendOptions(defaultFlags()).nats).toBeUndefined();
+    const v = {
+      ...defaultFlags(),
+      "audit-nats-servers": "nats://a:4222,nats://b:4222",
+      "audit-nats-partitions": 8,
+      "audit-nats-ca-file": "/ca.pem",
+      "audit-nats-creds-file": "/u.creds",
+      "audit-nats-mode": "blocking",
+    };
+    const o = auditBackendOptions(v).nats;
+    expect(o).toEqual(
+      expect.objectContaining({
+        servers: "nats://a:4222,nats://b:4222",
+        subject: "audit",
+        stream: "KAUDIT",
+        partitions: 8,
+        creds: "/u.creds",
+        tls: { caFile: "/ca.pem" },
+        mode: "blocking",
+        batchMaxWait: 100,
+      }),
+    );
+    const stub = { processEvents: () => true, shutdown: async () => {}, toString: () => "nats" };
+    const b = createAuditBackend({ nats: o! }, { nats: () => stub });
+    expect(String(b)).toBe("ignoreErrors<nats>");
+    const bad = { ...defaultFlags(), "audit-nats-servers": "nats://x", "audit-nats-partitions": 0 };
+    expect(() => createAuditBackend(auditBackendOptions(bad))).toThrow(
+      "nats.partitions: invalid audit nats partitions 0, must be a whole number ≥ 1",
+    );
   });
   it("invalid values are reported by createAuditBackend in kube's words", () => {
     const v = { ...defaultFlags(), "audit-log-path": "-", "audit-log-mode": "sometimes" };

@@ -13,13 +13,21 @@ export interface FlagDef {
   help: string;
 }
 
-const chainFlags = (plugin: "log" | "webhook"): FlagDef[] => {
-  const log = plugin === "log";
+// The chain defaults of each backend (@kaudit/sinks createAuditBackend's): log and webhook are
+// kube-apiserver's; nats (beyond kube) batches promptly without a throttle.
+const CHAIN_DEFAULTS = {
+  log: { mode: "blocking", maxSize: 1, maxWait: "0s", throttle: false, qps: 0, burst: 0 },
+  webhook: { mode: "batch", maxSize: 400, maxWait: "30s", throttle: true, qps: 10, burst: 15 },
+  nats: { mode: "batch", maxSize: 400, maxWait: "100ms", throttle: false, qps: 0, burst: 0 },
+};
+
+const chainFlags = (plugin: "log" | "webhook" | "nats"): FlagDef[] => {
+  const d = CHAIN_DEFAULTS[plugin];
   return [
     {
       name: `audit-${plugin}-mode`,
       kind: "string",
-      default: log ? "blocking" : "batch",
+      default: d.mode,
       help: `Strategy for sending audit events. Blocking indicates sending events should block server responses. Batch causes the backend to buffer and write events asynchronously. Known modes are batch,blocking,blocking-strict.`,
     },
     {
@@ -31,31 +39,31 @@ const chainFlags = (plugin: "log" | "webhook"): FlagDef[] => {
     {
       name: `audit-${plugin}-batch-max-size`,
       kind: "int",
-      default: log ? 1 : 400,
+      default: d.maxSize,
       help: "The maximum size of a batch. Only used in batch mode.",
     },
     {
       name: `audit-${plugin}-batch-max-wait`,
       kind: "duration",
-      default: log ? "0s" : "30s",
+      default: d.maxWait,
       help: "The amount of time to wait before force writing the batch that hadn't reached the max size. Only used in batch mode.",
     },
     {
       name: `audit-${plugin}-batch-throttle-enable`,
       kind: "bool",
-      default: !log,
+      default: d.throttle,
       help: "Whether batching throttling is enabled. Only used in batch mode.",
     },
     {
       name: `audit-${plugin}-batch-throttle-qps`,
       kind: "float",
-      default: log ? 0 : 10,
+      default: d.qps,
       help: "Maximum average number of batches per second. Only used in batch mode.",
     },
     {
       name: `audit-${plugin}-batch-throttle-burst`,
       kind: "int",
-      default: log ? 0 : 15,
+      default: d.burst,
       help: "Maximum number of requests sent at the same moment if ThrottleQPS was not utilized before. Only used in batch mode.",
     },
     {
@@ -253,6 +261,56 @@ export const FLAGS: FlagDef[] = [
     help: "On shutdown, how long to wait for the audit webhook to deliver what is queued; then the rest is reported as undelivered. 0 waits for every retry.",
   },
   ...chainFlags("webhook"),
+  // Beyond kube-apiserver: a NATS JetStream backend (the fleet layout of @kaudit/sinks).
+  {
+    name: "audit-nats-servers",
+    kind: "string",
+    default: "",
+    help: "Comma-separated NATS servers (nats://host:port); if set, audit events are also published to JetStream, to <subject>.<partition of the user> and <subject>.ip.<partition of the source IP>.",
+  },
+  {
+    name: "audit-nats-subject",
+    kind: "string",
+    default: "audit",
+    help: "Subject prefix of the published events.",
+  },
+  {
+    name: "audit-nats-stream",
+    kind: "string",
+    default: "KAUDIT",
+    help: "The JetStream stream that must store the subjects (it must exist: kaudit watch --to-nats or an operator creates it).",
+  },
+  {
+    name: "audit-nats-partitions",
+    kind: "int",
+    default: 16,
+    help: "Partitions of the subjects; the same number on every sender, collector and detector.",
+  },
+  {
+    name: "audit-nats-creds-file",
+    kind: "string",
+    default: "",
+    help: "NATS credentials file (JWT and nkey seed).",
+  },
+  {
+    name: "audit-nats-ca-file",
+    kind: "string",
+    default: "",
+    help: "CA bundle the NATS servers' certificates must chain to (turns TLS on; the server is always verified).",
+  },
+  {
+    name: "audit-nats-cert-file",
+    kind: "string",
+    default: "",
+    help: "Client certificate for NATS servers that verify clients (with --audit-nats-key-file).",
+  },
+  {
+    name: "audit-nats-key-file",
+    kind: "string",
+    default: "",
+    help: "Key of --audit-nats-cert-file.",
+  },
+  ...chainFlags("nats"),
 ];
 
 /** Parsed flag values, keyed by flag name. */
@@ -395,7 +453,7 @@ export function loadConfigFile(path: string): FlagValues {
   return out;
 }
 
-function chain(v: FlagValues, plugin: "log" | "webhook"): BackendChainOptions {
+function chain(v: FlagValues, plugin: "log" | "webhook" | "nats"): BackendChainOptions {
   const p = `audit-${plugin}`;
   return {
     mode: v[`${p}-mode`] as AuditMode,
@@ -412,7 +470,7 @@ function chain(v: FlagValues, plugin: "log" | "webhook"): BackendChainOptions {
   };
 }
 
-/** Maps the `--audit-log-*` / `--audit-webhook-*` flags to `createAuditBackend` options. */
+/** Maps the `--audit-log-*` / `--audit-webhook-*` / `--audit-nats-*` flags to `createAuditBackend` options. */
 export function auditBackendOptions(v: FlagValues): AuditBackendOptions {
   const out: AuditBackendOptions = {};
   const path = v["audit-log-path"] as string;
@@ -433,6 +491,22 @@ export function auditBackendOptions(v: FlagValues): AuditBackendOptions {
       configFile: wh,
       initialBackoff: parseGoDuration(String(v["audit-webhook-initial-backoff"])),
       ...chain(v, "webhook"),
+    };
+  }
+  const nats = v["audit-nats-servers"] as string;
+  if (nats) {
+    const file = (flag: string) => (v[`audit-nats-${flag}`] as string) || undefined;
+    const tls = { caFile: file("ca-file"), certFile: file("cert-file"), keyFile: file("key-file") };
+    out.nats = {
+      servers: nats,
+      subject: v["audit-nats-subject"] as string,
+      stream: v["audit-nats-stream"] as string,
+      partitions: v["audit-nats-partitions"] as number,
+      ...(file("creds-file") ? { creds: file("creds-file") } : {}),
+      ...(tls.caFile || tls.certFile
+        ? { tls: Object.fromEntries(Object.entries(tls).filter(([, f]) => f)) }
+        : {}),
+      ...chain(v, "nats"),
     };
   }
   return out;

@@ -22,10 +22,16 @@ afterEach(async () => {
 });
 
 const K = { clusters: [{ cluster: { server: "http://127.0.0.1:1/" } }] };
-const plugins = (log = new MemorySink("log"), webhook = new MemorySink("webhook")) => ({
+const plugins = (
+  log = new MemorySink("log"),
+  webhook = new MemorySink("webhook"),
+  nats = new MemorySink("nats"),
+) => ({
   log: () => log,
   webhook: () => webhook,
+  nats: () => nats,
 });
+const N = "nats://127.0.0.1:1";
 
 describe("createAuditBackend validation (pkg/server/options/audit.go messages)", () => {
   const cases: { name: string; options: AuditBackendOptions; messages: string[] }[] = [
@@ -123,6 +129,27 @@ describe("createAuditBackend validation (pkg/server/options/audit.go messages)",
       messages: [],
     },
     {
+      name: "nats: partitions, subject and the batch checks",
+      options: { nats: { servers: N, partitions: 0, subject: "audit.>", batchMaxSize: 0 } },
+      messages: [
+        "invalid audit batch nats max batch size 0, must be a positive number",
+        "invalid audit nats partitions 0, must be a whole number ≥ 1",
+        'invalid audit nats subject "audit.>": dot-separated tokens without spaces, * or >',
+      ],
+    },
+    {
+      name: "nats: an empty token in the subject",
+      options: { nats: { servers: [N], subject: "audit..x" } },
+      messages: [
+        'invalid audit nats subject "audit..x": dot-separated tokens without spaces, * or >',
+      ],
+    },
+    {
+      name: "nats: disabled (no servers) is not validated",
+      options: { nats: { servers: " , ", partitions: -1 } },
+      messages: [],
+    },
+    {
       name: "every problem of both backends",
       options: {
         log: { path: "/x", mode: "x" as never, format: "y" },
@@ -178,6 +205,15 @@ describe("createAuditBackend chain (§8.4 string forms)", () => {
     {
       options: { log: { path: "/x", mode: "blocking-strict", truncateEnabled: true } },
       name: "truncate<log>",
+    },
+    { options: { nats: { servers: N } }, name: "buffered<nats>" },
+    {
+      options: { log: { path: "/x" }, nats: { servers: `${N},nats://127.0.0.1:2` } },
+      name: "union[ignoreErrors<log>,buffered<nats>]",
+    },
+    {
+      options: { nats: { servers: [N], mode: "blocking", truncateEnabled: true } },
+      name: "truncate<ignoreErrors<nats>>",
     },
     { options: {}, name: "union[]" },
   ];

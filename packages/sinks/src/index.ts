@@ -17,6 +17,7 @@ export {
   /** Builds the reference's backend chain from flag-named options. */
   createAuditBackend,
   type LogBackendOptions,
+  type NatsBackendOptions,
   /** Validates createAuditBackend options, returning every problem. */
   validateAuditBackendOptions,
   type WebhookBackendOptions,
