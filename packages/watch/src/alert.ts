@@ -19,6 +19,12 @@ export interface WatchAlert {
   tags: string[];
   /** kaudit's extension, on alerts of windowed (threshold) rules. */
   kaudit?: ThresholdInfo | undefined;
+  /**
+   * A fleet detector's stable identity of the alert (`kaudit watch --from-nats`): the same alert
+   * raised again after a crash has the same `id`, so a consumer of the JSON outputs can drop the
+   * repeat. A hash of rule + key + window start (threshold rules) or rule + auditID + stage.
+   */
+  id?: string | undefined;
 }
 
 /** What `@kaudit/rules` adds to a threshold rule's alert. */

@@ -19,6 +19,21 @@ export interface WatchConfig {
   alertsOut?: string | undefined;
   metricsAddress?: string | undefined;
   timeZone?: string | undefined;
+  /** Collector tier: publish to these NATS servers (comma-separated URLs). */
+  toNats?: string | undefined;
+  /** Detector tier: read from these NATS servers (comma-separated URLs). */
+  fromNats?: string | undefined;
+  natsStream?: string | undefined;
+  natsSubject?: string | undefined;
+  natsPartitions?: string | undefined;
+  natsReplicas?: string | undefined;
+  natsMaxBytes?: string | undefined;
+  natsConsumer?: string | undefined;
+  natsAssign?: string | undefined;
+  natsCreds?: string | undefined;
+  natsCaFile?: string | undefined;
+  natsCertFile?: string | undefined;
+  natsKeyFile?: string | undefined;
 }
 
 type Kind = "string" | "list" | "path" | "paths";
@@ -39,6 +54,19 @@ export const WATCH_CONFIG_KEYS: Readonly<Record<keyof WatchConfig, Kind>> = {
   alertsOut: "path",
   metricsAddress: "string",
   timeZone: "string",
+  toNats: "string",
+  fromNats: "string",
+  natsStream: "string",
+  natsSubject: "string",
+  natsPartitions: "string",
+  natsReplicas: "string",
+  natsMaxBytes: "string",
+  natsConsumer: "string",
+  natsAssign: "string",
+  natsCreds: "path",
+  natsCaFile: "path",
+  natsCertFile: "path",
+  natsKeyFile: "path",
 };
 
 /** A config file that cannot be used: `file:line:col: key: what`. */

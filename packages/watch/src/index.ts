@@ -37,6 +37,20 @@ export {
   WatchConfigError,
 } from "./config";
 export {
+  /** Metrics of the fleet tiers. */
+  FleetMetrics,
+} from "./fleet-metrics";
+export {
+  type Family,
+  type FleetRulePlan,
+  /** A rules file turning off the other family's rules. */
+  familyOverride,
+  /** Splits rules over the user and ip families. */
+  planFleetRules,
+} from "./fleet-rules";
+export {
+  /** A follower's metrics (drops, rotations, position). */
+  followerMetrics,
   /** A followLog follower of @kaudit/sources as a watcher input. */
   followInput,
 } from "./follow-input";
@@ -63,6 +77,37 @@ export {
   WatchMetrics,
   type WatchMetricsOptions,
 } from "./metrics";
+export {
+  /** Connects to NATS like the fleet tiers do. */
+  connectNats,
+  type NatsAccess,
+} from "./nats-connect";
+export {
+  /** A stable identity of an alert. */
+  alertId,
+  /** The detector tier. */
+  NatsDetector,
+  type NatsDetectorOptions,
+  type NatsDetectorStats,
+  /** `0-3,7` → partitions. */
+  parseAssignment,
+  /** Starts a detector. */
+  startNatsDetector,
+} from "./nats-input";
+export {
+  /** Creates the fleet's stream when missing, never changes one. */
+  ensureFleetStream,
+  type FleetStream,
+  /** A stream that cannot hold the fleet's subjects. */
+  FleetStreamError,
+  type FleetStreamSettings,
+  /** The collector tier. */
+  NatsCollector,
+  type NatsCollectorOptions,
+  type NatsCollectorStats,
+  /** Starts a collector. */
+  startNatsCollector,
+} from "./nats-output";
 export type {
   AlertOutput,
   DropReason,
@@ -78,6 +123,8 @@ export {
 export {
   /** The webhook receiver of @kaudit/sources as a watcher input. */
   receiverInput,
+  /** A receiver's metrics (answers by code, drops). */
+  receiverMetrics,
 } from "./receiver-input";
 export {
   type StatusServer,

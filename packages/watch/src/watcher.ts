@@ -9,11 +9,15 @@ export interface InputProblem {
   message: string;
 }
 
-/** One thing an input yields: an event, several (a webhook batch), or a problem. */
+/**
+ * One thing an input yields: an event, several (a webhook batch), or a problem. `rules`, when
+ * given, evaluates the item instead of the watcher's rules (a fleet detector keeps one rule set,
+ * with its own threshold windows, per partition).
+ */
 export type InputItem =
-  | { event: Event; ack?: (() => void) | undefined }
-  | { events: Event[]; ack?: (() => void) | undefined }
-  | { problem: InputProblem };
+  | { event: Event; ack?: (() => void) | undefined; rules?: AlertEvaluator | undefined }
+  | { events: Event[]; ack?: (() => void) | undefined; rules?: AlertEvaluator | undefined }
+  | { problem: InputProblem; ack?: (() => void) | undefined };
 
 /**
  * A source of events for the watcher: a followed log, the webhook receiver, a test's array.
@@ -129,13 +133,16 @@ export class Watcher {
     return this.stopping;
   }
 
-  /** Evaluates one event read from `input` and fans its alerts out (synchronously). */
-  handle(input: string, event: Event): void {
+  /**
+   * Evaluates one event read from `input` (with `rules`, default the watcher's) and fans its
+   * alerts out (synchronously).
+   */
+  handle(input: string, event: Event, rules: AlertEvaluator = this.rules): void {
     this.counts.events++;
     this.options.metrics?.eventRead(input, event);
     let alerts: WatchAlert[];
     try {
-      alerts = this.rules.evaluate(event);
+      alerts = rules.evaluate(event);
     } catch (e) {
       // An event the rules cannot read (Falco's "data not recognized as a k8s audit event") is
       // a problem of the input; anything else is a fault of the rules.
@@ -163,10 +170,12 @@ export class Watcher {
         this.counts.problems++;
         this.options.metrics?.dropped("unreadable_event");
         this.options.onProblem?.(input.name, item.problem);
+        item.ack?.();
         continue;
       }
-      if ("events" in item) for (const e of item.events) this.handle(input.name, e);
-      else this.handle(input.name, item.event);
+      const rules = item.rules ?? this.rules;
+      if ("events" in item) for (const e of item.events) this.handle(input.name, e, rules);
+      else this.handle(input.name, item.event, rules);
       item.ack?.();
     }
   }

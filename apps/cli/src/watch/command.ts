@@ -48,6 +48,43 @@ export function registerWatch(program: Command, ctx: CliContext, result: { code:
       "--config <file>",
       "read these settings from a YAML file (keys as the flags; flags win)",
     )
+    .option(
+      "--to-nats <urls>",
+      "collector tier: publish what --follow/--listen read to this NATS JetStream (comma-separated URLs), evaluate nothing",
+    )
+    .option(
+      "--from-nats <urls>",
+      "detector tier: evaluate the rules on the events of the --nats-assign partitions of this NATS JetStream",
+    )
+    .option("--nats-stream <name>", "the JetStream stream (default KAUDIT)")
+    .option(
+      "--nats-subject <prefix>",
+      "subject prefix: <prefix>.<p> and <prefix>.ip.<p> (default audit)",
+    )
+    .option(
+      "--nats-partitions <n>",
+      "partitions of each family, the same on every collector and detector (default 16)",
+    )
+    .option(
+      "--nats-replicas <n>",
+      "replicas of the stream and the checkpoint bucket when kaudit creates them (default 1)",
+    )
+    .option(
+      "--nats-max-bytes <size>",
+      "largest size of the stream when kaudit creates it, e.g. 50GiB (default unlimited)",
+    )
+    .option(
+      "--nats-consumer <name>",
+      "detector: the fleet's consumer name, the same on every detector (default kaudit)",
+    )
+    .option(
+      "--nats-assign <list>",
+      "detector: the partitions it reads, e.g. 0-7 or 0,2,4-6 (default all)",
+    )
+    .option("--nats-creds <file>", "a NATS .creds file")
+    .option("--nats-ca-file <file>", "CA the NATS servers' certificates must chain to (TLS on)")
+    .option("--nats-cert-file <file>", "client certificate for NATS (PEM)")
+    .option("--nats-key-file <file>", "its private key (PEM)")
     .addHelpText(
       "after",
       `
@@ -59,7 +96,13 @@ Examples:
   $ kaudit watch --follow /var/log/kube-apiserver/audit.log --position-file /var/lib/kaudit/audit.pos \\
       --alertmanager http://127.0.0.1:9093 --metrics-address 127.0.0.1:9464
   $ kaudit watch --listen 0.0.0.0:8443 --tls-cert-file tls.crt --tls-private-key-file tls.key \\
-      --client-ca-file ca.crt --rules k8s_audit_rules.yaml --alerts-out alerts.jsonl`,
+      --client-ca-file ca.crt --rules k8s_audit_rules.yaml --alerts-out alerts.jsonl
+
+A fleet (see "Running kaudit for a fleet" in the README): collectors publish, detectors evaluate.
+  $ kaudit watch --to-nats nats://nats-1:4222,nats://nats-2:4222 --nats-replicas 3 \\
+      --follow /var/log/kube-apiserver/audit.log --position-file /var/lib/kaudit/audit.pos
+  $ kaudit watch --from-nats nats://nats-1:4222,nats://nats-2:4222 --nats-assign 0-7 \\
+      --alertmanager http://127.0.0.1:9093`,
     )
     .action(async (opts: WatchOptions) => {
       result.code = await runWatch(ctx, opts);

@@ -9,17 +9,20 @@ import {
   createWatchMetrics,
   createWebhookOutput,
   followInput,
+  type NatsDetector,
   type OutputDrop,
   parseHostPort,
   parseWatchConfig,
   receiverInput,
   type StatusServer,
+  startNatsDetector,
   startStatusServer,
   type WatchConfig,
   type WatchInput,
 } from "@kaudit/watch";
 import type { CliContext } from "../context";
 import { CliError, EXIT_OK, EXIT_USAGE, errnoText, fileError } from "../errors";
+import { detectorFlags, fleetFlags, positionFileFor, runCollector } from "./run-fleet";
 
 /** Options of `kaudit watch`: the flags, which win over a `--config` file's settings. */
 export interface WatchOptions extends WatchConfig {
@@ -65,16 +68,6 @@ function load(files: string[], timeZone: string | undefined, previous?: RuleSet)
   });
 }
 
-/** Where the position of the n-th followed path is kept: one path uses the file itself. */
-function positionFileFor(
-  base: string | undefined,
-  path: string,
-  many: boolean,
-): string | undefined {
-  if (base === undefined) return undefined;
-  return many ? `${base}.${path.replace(/[^A-Za-z0-9]+/g, "_")}` : base;
-}
-
 /**
  * `kaudit watch`: follows logs and/or receives kube's audit webhook, evaluates every event with
  * the rules, sends alerts to the outputs and serves metrics, until SIGTERM or SIGINT (then: stop
@@ -85,8 +78,28 @@ export async function runWatch(ctx: CliContext, options: WatchOptions): Promise<
   const o = settings(options);
   const follow = o.follow ?? [];
   const say = (line: string) => ctx.stderr.write(`kaudit watch: ${line}\n`);
-  if (follow.length === 0 && !o.listen) {
-    throw usage("nothing to read: give --follow PATH and/or --listen HOST:PORT");
+  if (o.toNats && o.fromNats) {
+    throw usage("--to-nats (collector) and --from-nats (detector) are two processes: give one");
+  }
+  if (o.toNats) return runCollector(ctx, o);
+  const fleet = o.fromNats ? fleetFlags(o, o.fromNats) : undefined;
+  const assigned = fleet ? detectorFlags(o, fleet) : undefined;
+  if (!fleet) {
+    const stray = (Object.keys(o) as (keyof WatchConfig)[]).filter((k) => k.startsWith("nats"));
+    if (stray.length) {
+      const flag = stray[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      throw usage(`--${flag} needs --to-nats or --from-nats`);
+    }
+  }
+  if (fleet && (follow.length || o.listen)) {
+    throw usage(
+      "--from-nats reads the stream the --to-nats collectors fill: --follow and --listen belong to the collectors",
+    );
+  }
+  if (!fleet && follow.length === 0 && !o.listen) {
+    throw usage(
+      "nothing to read: give --follow PATH and/or --listen HOST:PORT (or --from-nats URL)",
+    );
   }
   if (o.from !== undefined && o.from !== "start" && o.from !== "end") {
     throw usage(`--from ${JSON.stringify(o.from)}: expected start or end`);
@@ -139,8 +152,37 @@ export async function runWatch(ctx: CliContext, options: WatchOptions): Promise<
     throw usage((e as Error).message);
   }
 
-  // Inputs.
+  // Inputs: the fleet's partitions, or followed logs and the receiver.
   const inputs: WatchInput[] = [];
+  let detector: NatsDetector | undefined;
+  if (fleet && assigned) {
+    say(`connecting to NATS at ${fleet.access.servers.join(", ")}`);
+    try {
+      detector = await startNatsDetector({
+        ...fleet.access,
+        stream: fleet.stream,
+        prefix: fleet.prefix,
+        partitions: fleet.partitions,
+        replicas: fleet.replicas,
+        assign: assigned.assign,
+        consumer: assigned.consumer,
+        rules: { files: ruleFiles, timeZone: o.timeZone },
+        ...(o.from ? { from: o.from as "start" | "end" } : {}),
+        outputs,
+        metrics,
+        onWarning: (m) => say(`warning: ${m}`),
+      });
+    } catch (e) {
+      await Promise.all(outputs.map((x) => x.close(1000)));
+      throw new CliError(`kaudit watch: --from-nats: ${(e as Error).message}`, EXIT_USAGE, {
+        cause: e,
+      });
+    }
+    inputs.push(...detector.inputs);
+    say(
+      `reading partitions ${o.natsAssign ?? "all"} of ${fleet.partitions} (${fleet.prefix}.<p> and ${fleet.prefix}.ip.<p>) of stream ${fleet.stream} as ${assigned.consumer}; checkpoints in ${fleet.stream}_checkpoints`,
+    );
+  }
   for (const path of follow) {
     const follower = followLog(path, {
       ...(o.from ? { from: o.from as "start" | "end" } : {}),
@@ -214,6 +256,7 @@ export async function runWatch(ctx: CliContext, options: WatchOptions): Promise<
   const reload = () => {
     try {
       const next = load(ruleFiles, o.timeZone, rules);
+      detector?.reload(ruleFiles);
       rules = next;
       descriptions = describe(next);
       watcher.setRules(next);
@@ -230,7 +273,9 @@ export async function runWatch(ctx: CliContext, options: WatchOptions): Promise<
   let stopping: Promise<void> | undefined;
   const stop = (signal: string) => {
     if (stopping) return;
-    say(`${signal}: stopping (flushing alerts, saving positions)`);
+    say(
+      `${signal}: stopping (flushing alerts, ${detector ? "storing checkpoints" : "saving positions"})`,
+    );
     stopping = watcher.stop();
   };
   const onTerm = () => stop("SIGTERM");
@@ -242,6 +287,7 @@ export async function runWatch(ctx: CliContext, options: WatchOptions): Promise<
   say(
     `${rules.rules.length} rules${ruleFiles.length ? "" : " (kaudit's default set)"}; ` +
       `${follow.length ? `following ${follow.join(", ")}; ` : ""}` +
+      `${detector ? `${detector.plan.ip.length} of them on the source-IP partitions; ` : ""}` +
       `alerts to ${outputs.map((x) => x.name).join(", ")}`,
   );
   ready = true;
@@ -250,6 +296,8 @@ export async function runWatch(ctx: CliContext, options: WatchOptions): Promise<
     // Inputs only end when stopped (or a file input gave up): finish like a SIGTERM.
     stop("inputs ended");
     await stopping;
+    // Every event handed over is evaluated: the last checkpoints cover them all.
+    await detector?.close();
   } finally {
     process.off("SIGHUP", reload);
     process.off("SIGTERM", onTerm);
