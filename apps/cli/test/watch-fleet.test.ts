@@ -270,9 +270,23 @@ describe.skipIf(!haveNats)("kaudit watch --to-nats / --from-nats", () => {
 
   it("detector: fires what kaudit detect fires on the same events; two detectors with disjoint partitions together fire exactly that", async () => {
     const want = await expected(log());
-    const one = watch(detectorArgs("one", "one.jsonl"));
+    const one = watch(detectorArgs("one", "one.jsonl", ["--metrics-address", "127.0.0.1:0"]));
     await one.waitFor(/reading partitions all of 4/);
+    await one.waitFor(/metrics on (http:\/\/127\.0\.0\.1:\d+)\/metrics/);
     await drained("KAUDIT", "one", [0, 1, 2, 3]);
+    const metricsURL = /metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(one.stderr())![1]!;
+    const text = await (await fetch(metricsURL)).text();
+    const sum = (re: RegExp) =>
+      text
+        .split("\n")
+        .filter((l) => re.test(l))
+        .reduce((n, l) => n + Number(l.split(" ").at(-1)), 0);
+    // Each event is read once per family, and counted once as a request.
+    expect(sum(/^kaudit_events_read_total\{input="nats:audit",/)).toBe(3000);
+    expect(sum(/^kaudit_events_read_total\{input="nats:audit\.ip",/)).toBe(3000);
+    expect(sum(/^kaudit_requests_total\{/)).toBe(3000);
+    expect(sum(/^kaudit_nats_checkpoints_total\{result="ok"\}/)).toBeGreaterThanOrEqual(8);
+    expect(sum(/^kaudit_fleet_partitions_assigned\{/)).toBe(8);
     expect(await one.stop()).toBe(0);
     expect(one.stderr()).toMatch(/stopped: 6000 events read/);
     const alone = readAlerts(join(dir, "one.jsonl"));

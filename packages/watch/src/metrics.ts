@@ -238,8 +238,12 @@ export class WatchMetrics {
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: registry });
   }
 
-  /** Counts one event read from `input`; final-stage events also count as a request and a latency. */
-  eventRead(input: string, event: Event, readAt = Date.now()): void {
+  /**
+   * Counts one event read from `input`; final-stage events also count as a request and a latency
+   * unless `copy` says another input counts the same event (a fleet detector reads each event
+   * twice, once per partition family: requests and latencies count on the first family only).
+   */
+  eventRead(input: string, event: Event, readAt = Date.now(), copy = false): void {
     const stage = event.stage ?? "";
     this.eventsRead.inc({ input, stage });
     if (typeof event.stageTimestamp === "string") {
@@ -249,7 +253,7 @@ export class WatchMetrics {
         last.readAt = readAt;
       } else this.lastEvent.set(input, { stageTimestamp: event.stageTimestamp, readAt });
     }
-    if (!isFinal(stage, event.responseStatus?.code)) return;
+    if (copy || !isFinal(stage, event.responseStatus?.code)) return;
     const verb = VERBS.has(event.verb) ? event.verb : "other";
     const ref = event.objectRef;
     const resource = this.resources.value(

@@ -371,7 +371,7 @@ export class NatsDetector {
         await new Promise<void>((r) => q.wake.push(r));
       }
     }
-    return { name, items: items(), stop: () => this.stopReading() };
+    return { name, items: items(), stop: () => this.stopReading(), copies: family === "ip" };
   }
 
   private async pump(part: Partition): Promise<void> {

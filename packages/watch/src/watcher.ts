@@ -29,6 +29,11 @@ export interface WatchInput {
   readonly name: string;
   /** The items, until the input ends or is stopped. */
   readonly items: AsyncIterable<InputItem>;
+  /**
+   * True when another input reads the same events (a fleet detector's source-IP family): they
+   * count in `kaudit_events_read_total` but not again as requests and latencies.
+   */
+  readonly copies?: boolean | undefined;
   /** Stops reading: the iterable ends after what was already handed over. */
   stop(): Promise<void> | void;
 }
@@ -137,9 +142,9 @@ export class Watcher {
    * Evaluates one event read from `input` (with `rules`, default the watcher's) and fans its
    * alerts out (synchronously).
    */
-  handle(input: string, event: Event, rules: AlertEvaluator = this.rules): void {
+  handle(input: string, event: Event, rules: AlertEvaluator = this.rules, copy = false): void {
     this.counts.events++;
-    this.options.metrics?.eventRead(input, event);
+    this.options.metrics?.eventRead(input, event, Date.now(), copy);
     let alerts: WatchAlert[];
     try {
       alerts = rules.evaluate(event);
@@ -174,8 +179,9 @@ export class Watcher {
         continue;
       }
       const rules = item.rules ?? this.rules;
-      if ("events" in item) for (const e of item.events) this.handle(input.name, e, rules);
-      else this.handle(input.name, item.event, rules);
+      const copy = input.copies === true;
+      if ("events" in item) for (const e of item.events) this.handle(input.name, e, rules, copy);
+      else this.handle(input.name, item.event, rules, copy);
       item.ack?.();
     }
   }

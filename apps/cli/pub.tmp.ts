@@ -1,0 +1,13 @@
+import { createNatsSink, fleetRoutes } from "/work/wt-fleet-watch/packages/sinks/src/index.ts";
+import { fleetEvents } from "/work/wt-fleet-watch/apps/cli/test/fleet-log.ts";
+import { connect } from "nats";
+const [from, n] = process.argv.slice(2).map(Number);
+const nc = await connect({ servers: "nats://127.0.0.1:14223" });
+const jsm = await nc.jetstreamManager();
+await jsm.streams.add({ name: "KAUDIT", subjects: ["audit.>"] }).catch(() => {});
+await nc.close();
+const sink = createNatsSink({ servers: "nats://127.0.0.1:14223", routes: fleetRoutes("audit", 4), stream: "KAUDIT" });
+const ev = fleetEvents(from, n);
+const t = performance.now();
+console.log(await sink.processEvents(ev as never[]), (performance.now() - t).toFixed(0), "ms");
+await sink.shutdown();
