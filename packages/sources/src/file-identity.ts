@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { createGunzip } from "node:zlib";
+import { createGunzip, constants as zlibConstants } from "node:zlib";
 
 /**
  * How a follower recognises a file across renames, compression and restarts: its device and
@@ -52,7 +52,11 @@ export function headOfGzip(file: string | fs.promises.FileHandle, n: number): Pr
       typeof file === "string"
         ? fs.createReadStream(file, range)
         : file.createReadStream({ ...range, autoClose: false });
-    const gunzip = createGunzip();
+    // Only the first 64 KB are read: Z_SYNC_FLUSH at their end makes gunzip hand out all it could
+    // decompress and end, rather than fail on the cut-off stream. (Resolving on the input's end
+    // instead raced the zlib thread pool: on a busy machine the head came back empty, a backup
+    // was not recognised, and a restart read it again from the start.)
+    const gunzip = createGunzip({ finishFlush: zlibConstants.Z_SYNC_FLUSH });
     let finished = false;
     const done = () => {
       if (finished) return;
@@ -71,7 +75,6 @@ export function headOfGzip(file: string | fs.promises.FileHandle, n: number): Pr
     gunzip.on("end", done);
     gunzip.on("error", done);
     input.on("error", done);
-    input.on("end", () => setImmediate(done));
     input.pipe(gunzip);
   });
 }

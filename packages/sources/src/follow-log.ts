@@ -122,6 +122,20 @@ function statOrUndefined(p: string): fs.Stats | undefined {
 }
 
 /**
+ * Whether backup `b` is the rotated `own` file. A plain backup is the renamed file (same inode);
+ * one compressed meanwhile is its `.gz` twin, known by content — the plain name listed a moment
+ * ago may already be gone, and reading the twin as another backup would repeat the whole file.
+ */
+export async function isOwnBackup(b: Backup, own: FileRef, ownHead: FileRef): Promise<boolean> {
+  if (!b.gz) {
+    const st = statOrUndefined(b.path);
+    if (st) return st.ino === own.ino && st.dev === own.dev;
+  }
+  if (ownHead.fingerprintBytes === 0) return false;
+  return sameContent(b.gz ? b.path : `${b.path}.gz`, ownHead);
+}
+
+/**
  * Follows kube-apiserver's audit log across rotation. See {@link followLog}. An EventEmitter of
  * `skip`, `drop` and `duplicate` reports, counted in {@link LogFollower.stats}.
  */
@@ -389,11 +403,13 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
     const backups = listBackups(this.file);
     let found: Backup | undefined;
     for (const b of backups) {
-      if (!b.gz) {
+      if (!b.gz && !ref.gz) {
         // a plain backup is the renamed file itself: same inode
         const st = statOrUndefined(b.path);
         if (!st || st.ino !== ref.ino || st.dev !== ref.dev) continue;
       }
+      // A saved .gz whose plain twin is still listed (compression was still writing it when the
+      // position was saved) is that twin: known by content, read from the same offset.
       if (await sameContent(b.path, ref)) {
         found = b;
         break;
@@ -768,17 +784,9 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
         if (handled.has(b.stem)) continue;
         handled.add(b.stem);
         if (b.time < after) continue;
-        if (own && ownRef) {
-          if (!b.gz) {
-            const st = statOrUndefined(b.path);
-            if (st && st.ino === own.ref.ino && st.dev === own.ref.dev) {
-              own.rotatedAt = b.time;
-              continue;
-            }
-          } else if (ownRef.fingerprintBytes > 0 && (await sameContent(b.path, ownRef))) {
-            own.rotatedAt = b.time;
-            continue;
-          }
+        if (own && ownRef && (await isOwnBackup(b, own.ref, ownRef))) {
+          own.rotatedAt = b.time;
+          continue;
         }
         const at = { live: false, offset: 0, rotatedAt: b.time, fromStart: true };
         // A plain backup gzip'd (and removed) between the listing and the open is read from its
