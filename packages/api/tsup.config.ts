@@ -9,4 +9,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: "node20",
+  // validate.ts loads ajv lazily with createRequire(import.meta.url), in CJS too.
+  shims: true,
 });

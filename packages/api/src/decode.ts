@@ -23,13 +23,14 @@ function skipWs(t: string, i: number): number {
 }
 
 function skipString(t: string, i: number): number {
-  // t[i] is the opening quote
-  for (i++; i < t.length; i++) {
-    const c = t.charCodeAt(i);
-    if (c === 0x5c) i++;
-    else if (c === 0x22) return i + 1;
+  // t[i] is the opening quote. indexOf jumps to the next quote natively (most of an event's
+  // text is inside strings); a quote after an odd number of backslashes is escaped.
+  for (let q = t.indexOf('"', i + 1); q !== -1; q = t.indexOf('"', q + 1)) {
+    let backslashes = 0;
+    while (t.charCodeAt(q - 1 - backslashes) === 0x5c) backslashes++;
+    if ((backslashes & 1) === 0) return q + 1;
   }
-  return i;
+  return t.length;
 }
 
 /** The end offset of the JSON value starting at `i` (the text is known to be valid JSON). */
@@ -53,6 +54,14 @@ function skipValue(t: string, i: number): number {
   return i;
 }
 
+/** The key written at t[i, end) (quotes included); decoded only when it has an escape. */
+function keyAt(t: string, i: number, end: number): string {
+  for (let k = i + 1; k < end - 1; k++) {
+    if (t.charCodeAt(k) === 0x5c) return JSON.parse(t.slice(i, end)) as string;
+  }
+  return t.slice(i + 1, end - 1);
+}
+
 /** Raw spans of the given keys among the members of the object starting at `start`. */
 function memberSpans(t: string, start: number, keys: ReadonlySet<string>): Map<string, string> {
   const found = new Map<string, string>();
@@ -61,7 +70,7 @@ function memberSpans(t: string, start: number, keys: ReadonlySet<string>): Map<s
     i = skipWs(t, i);
     if (t[i] !== '"') break;
     const keyEnd = skipString(t, i);
-    const key = JSON.parse(t.slice(i, keyEnd)) as string;
+    const key = keyAt(t, i, keyEnd);
     i = skipWs(t, keyEnd) + 1; // past ":"
     i = skipWs(t, i);
     const end = skipValue(t, i);
