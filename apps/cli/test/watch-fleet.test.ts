@@ -361,7 +361,7 @@ describe.skipIf(!haveNats)("kaudit watch --to-nats / --from-nats", () => {
     expect(canonical(got)).toEqual(want);
   }, 90_000);
 
-  it("detector: says at start when a threshold keyed by something else counts per detector", async () => {
+  it("detector: says when a threshold keyed by something else counts per detector, and when partitions disagree", async () => {
     const extra = join(dir, "inexact.yaml");
     writeFileSync(
       extra,
@@ -377,6 +377,17 @@ describe.skipIf(!haveNats)("kaudit watch --to-nats / --from-nats", () => {
       /warning: 1 threshold rule\(s\) keyed by neither kaudit\.user\.name nor the source IP \(Namespace churn: by \[ka\.target\.namespace\]\) count per detector: with 1 of 4 partitions/,
     );
     expect(await d.stop()).toBe(0);
+    // Collectors published with 4 partitions: a detector told 16 finds events of other partitions.
+    const wrong = watch([
+      ...detectorArgs("wrong", "wrong.jsonl", ["--nats-assign", "0"]),
+      "--nats-partitions",
+      "16",
+    ]);
+    await wrong.waitFor(/alerts to json-lines/);
+    await wrong.waitFor(
+      /warning: audit\.0 holds an event whose kaudit\.user\.name "user-\d+" is in partition \d+ of 16, not 0: the collectors publish with another --nats-partitions/,
+    );
+    expect(await wrong.stop()).toBe(0);
     const bad = await kaudit(
       ["watch", "--from-nats", url(), "--nats-assign", "2-9", "--nats-partitions", "4"],
       {

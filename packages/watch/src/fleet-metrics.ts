@@ -13,6 +13,7 @@ import type { WatchMetrics } from "./metrics";
  * | `kaudit_nats_redelivered_skipped_total` | counter | — detector: messages delivered again that the checkpoint already covered |
  * | `kaudit_fleet_partitions_assigned` | gauge | family (`user`, `ip`) — detector |
  * | `kaudit_fleet_inexact_threshold_rules` | gauge | — detector: threshold rules keyed by neither the user nor the source IP while this detector does not own every partition (their counts are per detector) |
+ * | `kaudit_fleet_misrouted_events_total` | counter | — detector: events in a partition their key does not hash to (collectors with another `--nats-partitions`) |
  */
 export class FleetMetrics {
   private readonly published: Counter<"result">;
@@ -21,6 +22,7 @@ export class FleetMetrics {
   private readonly skipped: Counter;
   private readonly assigned: Gauge<"family">;
   private readonly inexact: Gauge;
+  private readonly wrongPartition: Counter;
 
   constructor(readonly watch: WatchMetrics) {
     const registers = [watch.registry];
@@ -57,6 +59,15 @@ export class FleetMetrics {
       help: "Threshold rules keyed by neither kaudit.user.name nor the source IP while this detector reads only some partitions: their counts are per detector.",
       registers,
     });
+    this.wrongPartition = new Counter({
+      name: "kaudit_fleet_misrouted_events_total",
+      help: "Events found in a partition their key does not hash to: collectors and detectors disagree on --nats-partitions.",
+      registers,
+    });
+  }
+
+  misrouted(count = 1): void {
+    this.wrongPartition.inc(count);
   }
 
   /** Adds what a NATS sink counted since the last call (`stats` are its running totals). */

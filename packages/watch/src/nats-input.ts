@@ -9,6 +9,7 @@ import {
   type ThresholdSnapshot,
   ThresholdState,
 } from "@kaudit/rules";
+import { fleetSourceIPKey, fleetUserKey, partitionOf } from "@kaudit/sinks";
 import type { ConsumerMessages, JsMsg, KV, NatsConnection } from "nats";
 import type { WatchAlert } from "./alert";
 import { FleetMetrics } from "./fleet-metrics";
@@ -88,6 +89,11 @@ export interface NatsDetectorStats {
   skipped: number;
   /** Messages that are not audit events, skipped and counted. */
   problems: number;
+  /**
+   * Events found in a partition their key does not hash to: a collector publishes with another
+   * `--nats-partitions`. Evaluated anyway, but thresholds are not exact: reported at once.
+   */
+  misrouted: number;
 }
 
 const NAME_OK = /^[A-Za-z0-9_-]+$/;
@@ -108,6 +114,7 @@ class Partition {
   latestMs = Number.NEGATIVE_INFINITY;
   saving: Promise<void> | undefined;
   messages: ConsumerMessages | undefined;
+  warnedMisrouted = false;
   constructor(
     readonly family: Family,
     readonly p: number,
@@ -162,6 +169,7 @@ export class NatsDetector {
     checkpointErrors: 0,
     skipped: 0,
     problems: 0,
+    misrouted: 0,
   };
   /** The inputs to give the watcher: `nats:<prefix>` (user family) and `nats:<prefix>.ip`. */
   readonly inputs: WatchInput[];
@@ -431,6 +439,9 @@ export class NatsDetector {
       this.stats.problems++;
       return { problem: { message: `${where}: ${(e as Error).message}` }, ack: applied };
     }
+    const key = part.family === "user" ? fleetUserKey(event) : fleetSourceIPKey(event);
+    const should = partitionOf(key, this.o.partitions);
+    if (should !== part.p) this.misrouted(part, key, should);
     const t = Date.parse(event.stageTimestamp ?? "");
     return {
       event,
@@ -440,6 +451,16 @@ export class NatsDetector {
         applied();
       },
     };
+  }
+
+  private misrouted(part: Partition, key: string, should: number): void {
+    this.stats.misrouted++;
+    this.fleet?.misrouted();
+    if (part.warnedMisrouted) return;
+    part.warnedMisrouted = true;
+    this.o.onWarning?.(
+      `${part.subject} holds an event whose ${part.family === "user" ? "kaudit.user.name" : "source IP"} ${JSON.stringify(key)} is in partition ${should} of ${this.o.partitions}, not ${part.p}: the collectors publish with another --nats-partitions (or --nats-subject); thresholds are not exact until they agree (counted in kaudit_fleet_misrouted_events_total)`,
+    );
   }
 
   /** Stores `part`'s checkpoint when it applied events since the last one, then acks them. */
