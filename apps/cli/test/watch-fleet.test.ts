@@ -388,6 +388,20 @@ describe.skipIf(!haveNats)("kaudit watch --to-nats / --from-nats", () => {
       /warning: audit\.0 holds an event whose kaudit\.user\.name "user-\d+" is in partition \d+ of 16, not 0: the collectors publish with another --nats-partitions/,
     );
     expect(await wrong.stop()).toBe(0);
+    // Started before any collector: it waits for the stream.
+    const early = watch([
+      ...detectorArgs("early", "early.jsonl"),
+      "--nats-stream",
+      "LATE",
+      "--nats-subject",
+      "late",
+    ]);
+    await early.waitFor(
+      /warning: stream LATE does not exist yet: waiting for a --to-nats collector to create it/,
+    );
+    await (await nc.jetstreamManager()).streams.add({ name: "LATE", subjects: ["late.>"] });
+    await early.waitFor(/alerts to json-lines/);
+    expect(await early.stop()).toBe(0);
     const bad = await kaudit(
       ["watch", "--from-nats", url(), "--nats-assign", "2-9", "--nats-partitions", "4"],
       {

@@ -10,7 +10,7 @@ import {
   ThresholdState,
 } from "@kaudit/rules";
 import { fleetSourceIPKey, fleetUserKey, partitionOf } from "@kaudit/sinks";
-import type { ConsumerMessages, JsMsg, KV, NatsConnection } from "nats";
+import type { ConsumerMessages, JsMsg, KV, NatsConnection, StreamInfo } from "nats";
 import type { WatchAlert } from "./alert";
 import { FleetMetrics } from "./fleet-metrics";
 import { type Family, type FleetRulePlan, familyOverride, planFleetRules } from "./fleet-rules";
@@ -204,7 +204,7 @@ export class NatsDetector {
     const o = this.o;
     const jsm = await this.nc.jetstreamManager();
     const nats = await import("nats");
-    const first = (await jsm.streams.info(o.stream)).state.first_seq;
+    const first = (await this.waitForStream()).state.first_seq;
     for (const family of ["user", "ip"] as const) {
       for (const p of o.assign) {
         const tag = family === "user" ? "u" : "ip";
@@ -295,6 +295,24 @@ export class NatsDetector {
       for (const part of this.parts) void this.checkpoint(part);
     }, every);
     this.timer.unref();
+  }
+
+  /** The stream's info, waiting for a collector to create it (said once on stderr). */
+  private async waitForStream(): Promise<StreamInfo> {
+    const jsm = await this.nc.jetstreamManager();
+    for (let said = false; ; said = true) {
+      try {
+        return await jsm.streams.info(this.o.stream);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+      if (!said) {
+        this.o.onWarning?.(
+          `stream ${this.o.stream} does not exist yet: waiting for a --to-nats collector to create it`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+    }
   }
 
   private bucketName(): string {

@@ -258,12 +258,15 @@ export class NatsCollector {
 
   /**
    * Stops the inputs (followers save their position after their last stored event), waits for
-   * every accepted event's ack, then closes the connection.
+   * every accepted event's ack (each publish still within its own retries), then closes the
+   * connection.
    */
   async close(): Promise<void> {
     if (this.closing) return;
-    await Promise.all(this.stops.map((s) => s()));
+    // From here a publish that fails is not tried again (its source is not acknowledged, so it
+    // is read or sent again after a restart): a NATS outage cannot hold the shutdown forever.
     this.closing = true;
+    await Promise.all(this.stops.map((s) => s()));
     await Promise.all(this.loops);
     await this.sink.shutdown();
     this.fleet?.publishStats(this.sink.stats);
