@@ -258,9 +258,13 @@ export class AuditContext {
       if (body.kind === "object") {
         // The bytes as sent are attached: an encoder writes them instead of re-serialising,
         // unless managedFields have to come out.
+        // (Only scanned for managedFields when they are to be stripped: two 4 KB scans per
+        // RequestResponse request otherwise.)
         this.logRequestObject(
           body.obj,
-          !/patch/i.test(event.verb) && body.text.includes('"managedFields"'),
+          (this.decision as PolicyDecision).omitManagedFields &&
+            !/patch/i.test(event.verb) &&
+            body.text.includes('"managedFields"'),
         );
       } else if (body.kind === "omitted" && levelAtLeast(event.level, "Request")) {
         this.addAnnotation(ANNOTATION_REQUEST_OBJECT_OMITTED, body.reason);
@@ -275,7 +279,12 @@ export class AuditContext {
       if (body.kind === "omitted") {
         this.addAnnotation(ANNOTATION_RESPONSE_OBJECT_OMITTED, body.reason);
       } else if (body.kind === "object") {
-        if (full) this.logResponseObject(body.obj, body.text.includes('"managedFields"'));
+        if (full)
+          this.logResponseObject(
+            body.obj,
+            (this.decision as PolicyDecision).omitManagedFields &&
+              body.text.includes('"managedFields"'),
+          );
         else if (isStatusObject(body.obj))
           event.responseStatus = statusFrom(body.obj, this.codeWritten);
       }
