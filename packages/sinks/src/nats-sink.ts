@@ -188,6 +188,8 @@ export class NatsSink extends ReportingBase {
       waitOnFirstConnect: true,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
+      // No stack captured per request (a pre-made timeout Error each): a fifth of the publish cost.
+      noAsyncTraces: true,
       ...(o.tls ? { tls: { ...o.tls } } : {}),
       ...(o.creds ? { authenticator: nats.credsAuthenticator(readFileSync(o.creds)) } : {}),
     });

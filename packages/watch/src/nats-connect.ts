@@ -26,6 +26,8 @@ export async function connectNats(access: NatsAccess): Promise<NatsConnection> {
     waitOnFirstConnect: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
+    // No stack captured per request (a pre-made timeout Error each): a fifth of the publish cost.
+    noAsyncTraces: true,
     ...(access.tls ? { tls: { ...access.tls } } : {}),
     ...(access.creds ? { authenticator: nats.credsAuthenticator(readFileSync(access.creds)) } : {}),
   });
