@@ -229,11 +229,12 @@ export class AuditContext {
     if (this.explicitResponse && event.level !== "RequestResponse") return;
     const code = this.codeWritten ?? res.statusCode;
     if (code === 204 || code === 304) return;
-    if (!isJSONType(res.getHeader("content-type"))) return;
     // Below RequestResponse the body is only looked at for a Status, which is small — and a
-    // successful read (or non-resource request) never answers with one: skip those.
+    // successful read (or non-resource request) never answers with one: skip those (before
+    // reading the content type, which most Metadata requests then never need).
     const full = event.level === "RequestResponse" && !this.explicitResponse;
     if (!full && code < 300 && this.successNeverStatus) return;
+    if (!isJSONType(res.getHeader("content-type"))) return;
     this.resTap = responseBodyTap(full, this.core.maxBodyBytes);
   }
 
