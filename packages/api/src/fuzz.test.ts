@@ -208,7 +208,11 @@ describe("fuzz: decodeEvent, validateEvent, encodeEvent", () => {
         // What a valid event encodes to is one JSON object that decodes to an equally valid event.
         const back = decodeEvent(out, { maxDepth: 40_000 });
         expect(validateEvent(back).ok).toBe(true);
-        expect(encodeEvent(back)).toBe(out);
+        // Go writes a lone surrogate as the escape `\ufffd` and the U+FFFD that decodes to as the
+        // character itself, so only then may the second line differ; from there on it is fixed.
+        const again = encodeEvent(back);
+        if (!out.includes("\\ufffd")) expect(again).toBe(out);
+        expect(encodeEvent(decodeEvent(again, { maxDepth: 40_000 }))).toBe(again);
       }),
       RUN,
     );
