@@ -13,6 +13,7 @@ import type { WatchMetrics } from "./metrics";
  * | `kaudit_nats_redelivered_skipped_total` | counter | — detector: messages delivered again that the checkpoint already covered |
  * | `kaudit_fleet_partitions_assigned` | gauge | family (`user`, `ip`) — detector |
  * | `kaudit_fleet_inexact_threshold_rules` | gauge | — detector: threshold rules keyed by neither the user nor the source IP while this detector does not own every partition (their counts are per detector) |
+ * | `kaudit_nats_resyncs_total` | counter | — detector: times a partition re-read from its last applied event because deliveries were lost in transit (a NATS node went away) |
  * | `kaudit_fleet_misrouted_events_total` | counter | — detector: events in a partition their key does not hash to (collectors with another `--nats-partitions`) |
  */
 export class FleetMetrics {
@@ -23,6 +24,7 @@ export class FleetMetrics {
   private readonly assigned: Gauge<"family">;
   private readonly inexact: Gauge;
   private readonly wrongPartition: Counter;
+  private readonly resyncs: Counter;
 
   constructor(readonly watch: WatchMetrics) {
     const registers = [watch.registry];
@@ -59,11 +61,20 @@ export class FleetMetrics {
       help: "Threshold rules keyed by neither kaudit.user.name nor the source IP while this detector reads only some partitions: their counts are per detector.",
       registers,
     });
+    this.resyncs = new Counter({
+      name: "kaudit_nats_resyncs_total",
+      help: "Times a partition re-read from its last applied event because deliveries were lost in transit.",
+      registers,
+    });
     this.wrongPartition = new Counter({
       name: "kaudit_fleet_misrouted_events_total",
       help: "Events found in a partition their key does not hash to: collectors and detectors disagree on --nats-partitions.",
       registers,
     });
+  }
+
+  resync(): void {
+    this.resyncs.inc();
   }
 
   misrouted(count = 1): void {

@@ -94,6 +94,8 @@ export interface NatsDetectorStats {
    * `--nats-partitions`. Evaluated anyway, but thresholds are not exact: reported at once.
    */
   misrouted: number;
+  /** Times a partition re-read from its last applied event (deliveries lost in transit). */
+  resyncs: number;
 }
 
 const NAME_OK = /^[A-Za-z0-9_-]+$/;
@@ -170,6 +172,7 @@ export class NatsDetector {
     skipped: 0,
     problems: 0,
     misrouted: 0,
+    resyncs: 0,
   };
   /** The inputs to give the watcher: `nats:<prefix>` (user family) and `nats:<prefix>.ip`. */
   readonly inputs: WatchInput[];
@@ -203,7 +206,6 @@ export class NatsDetector {
   async start(): Promise<void> {
     const o = this.o;
     const jsm = await this.nc.jetstreamManager();
-    const nats = await import("nats");
     const first = (await this.waitForStream()).state.first_seq;
     for (const family of ["user", "ip"] as const) {
       for (const p of o.assign) {
@@ -242,26 +244,7 @@ export class NatsDetector {
           o.metrics?.dropped("nats_discarded_before_read");
         }
         part.applied = part.saved = part.queued = start === undefined ? 0 : start - 1;
-        // Recreated at the checkpoint: messages a dead owner had fetched would otherwise come back
-        // only after ackWait, behind newer ones; the checkpoint is the position, the consumer only
-        // delivers from it.
-        try {
-          await jsm.consumers.delete(o.stream, part.durable);
-        } catch (e) {
-          if (!isNotFound(e)) throw e;
-        }
-        await jsm.consumers.add(o.stream, {
-          durable_name: part.durable,
-          filter_subject: subject,
-          ack_policy: nats.AckPolicy.All,
-          ack_wait: nats.nanos(o.ackWait ?? 60_000),
-          max_ack_pending: Math.max(4 * (o.checkpointEvery ?? 2000), 1000),
-          ...(start !== undefined
-            ? { deliver_policy: nats.DeliverPolicy.StartSequence, opt_start_seq: start }
-            : {
-                deliver_policy: o.from === "end" ? nats.DeliverPolicy.New : nats.DeliverPolicy.All,
-              }),
-        });
+        await this.createConsumer(part, start);
         this.parts.push(part);
       }
     }
@@ -278,23 +261,38 @@ export class NatsDetector {
           )}) count per detector: with ${o.assign.length} of ${o.partitions} partitions, a key whose events fall in other detectors' partitions is counted apart there`,
       );
     }
-    const js = this.nc.jetstream();
-    for (const part of this.parts) {
-      const c = await js.consumers.get(o.stream, part.durable);
-      part.messages = await c.consume({ max_messages: o.batch ?? 256 });
-      this.pumps.push(
-        this.pump(part).catch((e) => {
-          if (!this.stopped) {
-            o.onWarning?.(`reading ${part.subject} stopped: ${(e as Error).message}`);
-          }
-        }),
-      );
-    }
+    for (const part of this.parts) this.pumps.push(this.pump(part));
     const every = o.checkpointInterval ?? 1000;
     this.timer = setInterval(() => {
       for (const part of this.parts) void this.checkpoint(part);
     }, every);
     this.timer.unref();
+  }
+
+  /**
+   * (Re)creates the partition's durable consumer delivering from `start` (undefined: from the
+   * stream's start, or new messages with `from: "end"`). The checkpoint is the position: messages
+   * a dead owner had fetched would otherwise come back only after ackWait, behind newer ones.
+   */
+  private async createConsumer(part: Partition, start: number | undefined): Promise<void> {
+    const o = this.o;
+    const jsm = await this.nc.jetstreamManager();
+    const nats = await import("nats");
+    try {
+      await jsm.consumers.delete(o.stream, part.durable);
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    await jsm.consumers.add(o.stream, {
+      durable_name: part.durable,
+      filter_subject: part.subject,
+      ack_policy: nats.AckPolicy.All,
+      ack_wait: nats.nanos(o.ackWait ?? 60_000),
+      max_ack_pending: Math.max(4 * (o.checkpointEvery ?? 2000), 1000),
+      ...(start !== undefined
+        ? { deliver_policy: nats.DeliverPolicy.StartSequence, opt_start_seq: start }
+        : { deliver_policy: o.from === "end" ? nats.DeliverPolicy.New : nats.DeliverPolicy.All }),
+    });
   }
 
   /** The stream's info, waiting for a collector to create it (said once on stderr). */
@@ -400,18 +398,65 @@ export class NatsDetector {
     return { name, items: items(), stop: () => this.stopReading(), copies: family === "ip" };
   }
 
+  /**
+   * Reads the partition's consumer into its family's queue. Deliveries are numbered by the
+   * consumer: a number skipped means messages were delivered but never arrived (the connection
+   * to a NATS node broke mid-batch). With AckPolicy.All acking a later one would ack them too,
+   * so the partition re-reads from the last event it applied instead, on a new consumer — the
+   * same when reading fails or ends unasked.
+   */
   private async pump(part: Partition): Promise<void> {
     const q = this.queues.get(part.family)!;
     const limit = this.o.batch ?? 256;
-    for await (const m of part.messages!) {
-      if (this.stopped) break;
-      const item = this.take(part, m);
-      if (item) {
-        q.items.push(item);
-        for (const w of q.wake.splice(0)) w();
+    const js = this.nc.jetstream();
+    while (!this.stopped) {
+      let why: string | undefined;
+      try {
+        const c = await js.consumers.get(this.o.stream, part.durable);
+        part.messages = await c.consume({ max_messages: limit });
+        let next: number | undefined;
+        for await (const m of part.messages) {
+          if (this.stopped) break;
+          const d = m.info.deliverySequence;
+          if (next !== undefined && d !== next) {
+            why = `deliveries ${next} to ${d - 1} of ${part.durable} never arrived`;
+            break;
+          }
+          next = d + 1;
+          const item = this.take(part, m);
+          if (item) {
+            q.items.push(item);
+            for (const w of q.wake.splice(0)) w();
+          }
+          while (q.items.length >= limit && !this.stopped) {
+            await new Promise<void>((r) => q.wake.push(r));
+          }
+        }
+        why ??= "the consumer stopped delivering";
+      } catch (e) {
+        why = (e as Error).message;
       }
-      while (q.items.length >= limit && !this.stopped) {
-        await new Promise<void>((r) => q.wake.push(r));
+      part.messages?.stop();
+      if (this.stopped) return;
+      this.stats.resyncs++;
+      this.fleet?.resync();
+      this.o.onWarning?.(
+        `${part.subject}: ${why}; reading again after ${this.o.stream}:${part.applied} (the last event applied)`,
+      );
+      // What is queued is applied first; the rest is read again in order.
+      while (part.applied < part.queued && !this.stopped) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      if (this.stopped) return;
+      await new Promise((r) => setTimeout(r, 250));
+      try {
+        await this.createConsumer(part, part.applied + 1);
+        part.queued = part.applied;
+      } catch (e) {
+        this.o.onWarning?.(
+          `${part.subject}: consumer not recreated, retrying: ${(e as Error).message}`,
+        );
+        await new Promise((r) => setTimeout(r, 1000));
       }
     }
   }
