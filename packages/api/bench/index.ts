@@ -4,7 +4,8 @@
 //
 // Interleaved rounds (stringify, encodeEvent, stringify, …), each timed in process CPU time
 // (process.cpuUsage: on a shared machine, wall time counts the time other processes held the
-// core); the ratio is of the medians. `BENCH_ROUNDS` sets the number of rounds (default 21).
+// core); the ratio is of the medians. `BENCH_ROUNDS` sets the number of rounds (default 21),
+// `BENCH_ONLY=text` runs only the races whose name contains the text.
 import fs from "node:fs";
 import os from "node:os";
 import { decodeEvent, type Event, encodeEvent } from "../src/index";
@@ -91,6 +92,7 @@ const builtDistinct = Array.from({ length: 5000 }, (_, i) => built(i, true));
 const decodedBodies2k = builtBodies2k.map((e) => decodeEvent(JSON.stringify(e)));
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
+const ONLY = process.env.BENCH_ONLY; // run only the races whose name contains this
 let sink = 0;
 
 /**
@@ -116,6 +118,7 @@ function round(events: Event[], encode: (e: Event) => string): number {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
 
 function race(name: string, events: Event[]): void {
+  if (ONLY && !name.includes(ONLY)) return;
   for (const e of events) {
     const back = JSON.parse(encodeEvent(e)) as Event;
     if (back.auditID !== e.auditID) throw new Error(`${name}: encodeEvent wrote another event`);

@@ -51,7 +51,10 @@ interface Tally {
   rest: number;
 }
 const tally = (): Tally => ({ hits: 0, misses: 0, rest: 0 });
-const USER = tally();
+const USERNAME = tally();
+const UID = tally();
+const GROUPS = tally();
+const EXTRA = tally();
 const IPS = tally();
 const AGENT = tally();
 const REF = tally();
@@ -76,7 +79,9 @@ function repeated(s: unknown, t: Tally): string {
     memo.set(s, q);
   }
   if (++t.misses >= TALLY_WINDOW) {
-    if (t.hits < t.misses) t.rest = TALLY_REST;
+    // A miss costs a lookup and an insertion on top of the scan, a hit saves the scan: below
+    // about two hits per miss remembering does not pay.
+    if (t.hits < 2 * t.misses) t.rest = TALLY_REST;
     t.hits = 0;
     t.misses = 0;
   }
@@ -131,10 +136,10 @@ function annotationKeys(m: Record<string, unknown>): string[] {
 function userInfo(u: UserInfo | undefined | null): string {
   if (!u) return "{}";
   let out = "{";
-  if (u.username) out += `"username":"${repeated(u.username, USER)}"`;
-  if (u.uid) out += `${out.length > 1 ? "," : ""}"uid":"${repeated(u.uid, USER)}"`;
+  if (u.username) out += `"username":"${repeated(u.username, USERNAME)}"`;
+  if (u.uid) out += `${out.length > 1 ? "," : ""}"uid":"${repeated(u.uid, UID)}"`;
   if (u.groups && u.groups.length > 0)
-    out += `${out.length > 1 ? "," : ""}"groups":${stringList(u.groups, USER)}`;
+    out += `${out.length > 1 ? "," : ""}"groups":${stringList(u.groups, GROUPS)}`;
   if (u.extra) {
     const keys = goKeys(u.extra);
     if (keys.length > 0) {
@@ -142,7 +147,7 @@ function userInfo(u: UserInfo | undefined | null): string {
       for (let i = 0; i < keys.length; i++) {
         const k = keys[i] as string;
         const vals = u.extra[k];
-        out += `${i ? "," : ""}"${esc(k)}":${vals ? stringList(vals, USER) : "null"}`;
+        out += `${i ? "," : ""}"${esc(k)}":${vals ? stringList(vals, EXTRA) : "null"}`;
       }
       out += "}";
     }
