@@ -101,7 +101,7 @@ export class BufferedSink extends ReportingBase {
     for (let i = 0; i < events.length; i++) {
       let line: string;
       try {
-        line = encodeEvent(events[i]!);
+        line = flat(encodeEvent(events[i]!));
       } catch (err) {
         this.report("error", "buffered", err as Error, [copy(events[i]!)]);
         continue;
@@ -308,6 +308,19 @@ export class BufferedSink extends ReportingBase {
   override toString(): string {
     return `buffered<${this.delegate}>`;
   }
+}
+
+/**
+ * The same string, flattened. `encodeEvent` builds a line as a rope of many small strings; kept
+ * in the queue as it is, every garbage collection until its batch is sent copies each piece
+ * again (at 4,000 queued, that tripled the CPU per event). Flattened now, while the pieces are
+ * young and in cache, the queue holds one string per event and the pieces die at once.
+ * (V8 flattens a string to count its UTF-8 bytes; a call into Node that the optimizer cannot
+ * drop, unlike a pure string method whose result goes unused.)
+ */
+function flat(line: string): string {
+  Buffer.byteLength(line);
+  return line;
 }
 
 function copy(e: Event): Event {

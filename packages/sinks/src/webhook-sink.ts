@@ -3,9 +3,10 @@ import https from "node:https";
 import type { Event } from "@kaudit/api";
 import { KauditError } from "@kaudit/api";
 import { backoffDelays, parseRetryAfter } from "./backoff";
-import { decodeEncoded, encodeEvent, eventListBody } from "./encode";
+import { decodeEncoded, encodeEvent } from "./encode";
 import { type Kubeconfig, KubeconfigError, loadKubeconfig, type WebhookTarget } from "./kubeconfig";
 import { ReportingBase, type ReportingOptions } from "./report";
+import { eventListBuffer } from "./webhook-body";
 
 /** Internal fast path: wrappers that already hold encoded events hand them over as strings. */
 export const PROCESS_ENCODED = Symbol.for("kaudit.sinks.processEncoded");
@@ -162,7 +163,7 @@ export class WebhookSink extends ReportingBase {
         this.report("error", "webhook", this.aborted, encoded.map(decodeEncoded));
         return false;
       }
-      const body = Buffer.from(eventListBody(encoded));
+      const body = eventListBuffer(encoded);
       const delays = this.delays();
       let last: WebhookError | undefined;
       for (let attempt = 0; ; attempt++) {
