@@ -158,7 +158,7 @@ export async function kaudit(url: string, events: Event[]): Promise<number> {
 }
 
 /** The baseline's client: `IN_FLIGHT` loops POSTing bodies over one keep-alive agent. */
-async function postAll(url: string, body: (batch: number) => string): Promise<void> {
+export async function postAll(url: string, body: (batch: number) => string): Promise<void> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: IN_FLIGHT });
   const target = new URL(url);
   const batches = Math.ceil(N / BATCH);
@@ -193,7 +193,7 @@ async function postAll(url: string, body: (batch: number) => string): Promise<vo
   agent.destroy();
 }
 
-const stringifyList = (events: Event[]) => (b: number) =>
+export const stringifyList = (events: Event[]) => (b: number) =>
   JSON.stringify({
     kind: "EventList",
     apiVersion: "audit.k8s.io/v1",

@@ -1,5 +1,6 @@
 import http from "node:http";
 import https from "node:https";
+import { urlToHttpOptions } from "node:url";
 import type { Event } from "@kaudit/api";
 import { KauditError } from "@kaudit/api";
 import { backoffDelays, parseRetryAfter } from "./backoff";
@@ -56,6 +57,11 @@ export class WebhookSink extends ReportingBase {
   private readonly timeout: number;
   private readonly delays: () => number[];
   private readonly maxInFlight: number;
+  private readonly request: (
+    options: http.RequestOptions,
+    callback: (res: http.IncomingMessage) => void,
+  ) => http.ClientRequest;
+  private readonly requestOptions: http.RequestOptions;
   private inFlight = 0;
   private readonly waiting: (() => void)[] = [];
   private readonly pending = new Set<Promise<unknown>>();
@@ -104,6 +110,10 @@ export class WebhookSink extends ReportingBase {
     } else {
       this.agent = new http.Agent(agentOptions);
     }
+    // The URL taken apart once rather than for every request.
+    const url = this.target.url;
+    this.request = url.protocol === "https:" ? https.request : http.request;
+    this.requestOptions = { ...urlToHttpOptions(url), method: "POST", agent: this.agent };
   }
 
   get [MAX_IN_FLIGHT](): number {
@@ -164,12 +174,13 @@ export class WebhookSink extends ReportingBase {
         return false;
       }
       const body = eventListBuffer(encoded);
-      const delays = this.delays();
+      let delays: number[] | undefined; // drawn at the first failure: most batches never need them
       let last: WebhookError | undefined;
       for (let attempt = 0; ; attempt++) {
         const result = await this.attempt(body);
         if (result.ok) return true;
         last = result.error;
+        delays ??= this.delays();
         if (attempt >= delays.length || this.aborted) break;
         await this.pause(delays[attempt]!);
       }
@@ -203,7 +214,6 @@ export class WebhookSink extends ReportingBase {
     };
     const auth = this.target.authorization?.();
     if (auth) headers.Authorization = auth;
-    const mod = url.protocol === "https:" ? https : http;
     return new Promise<Attempt>((resolve) => {
       let settled = false;
       const done = (a: Attempt) => {
@@ -212,7 +222,7 @@ export class WebhookSink extends ReportingBase {
         clearTimeout(timer);
         resolve(a);
       };
-      const req = mod.request(url, { method: "POST", headers, agent: this.agent }, (res) => {
+      const req = this.request({ ...this.requestOptions, headers }, (res) => {
         const status = res.statusCode ?? 0;
         res.on("error", () => {});
         res.resume();
