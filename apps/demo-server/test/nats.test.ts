@@ -1,5 +1,6 @@
 // The demo's NATS backend (`--audit-nats-*`) against a real `nats-server -js`: what reaches the
 // stream is, byte for byte, what the log backend writes, in the fleet layout of @kaudit/sinks.
+// Covers the kaudit-demo --audit-nats-* block of README.md ("Running kaudit for a fleet").
 import { existsSync, readFileSync } from "node:fs";
 import { connect } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";

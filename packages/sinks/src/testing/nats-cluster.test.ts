@@ -3,8 +3,8 @@ import { connect } from "nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createNatsSink } from "../nats-sink";
 import { type NatsCluster, startNatsCluster } from "./nats-cluster";
-import { NATS_SERVER } from "./nats-server";
 import { readStream } from "./nats-read";
+import { NATS_SERVER } from "./nats-server";
 
 const haveNats = existsSync(NATS_SERVER);
 if (!haveNats && process.env.CI) throw new Error(`${NATS_SERVER} is missing: .ci/run installs it`);

@@ -9,6 +9,8 @@ export interface NatsCluster {
   servers: string;
   /** The nodes' server names (`n0`, `n1`, …), as stream cluster info names them. */
   names: string[];
+  /** Process ids of the running nodes (undefined for one that is down). */
+  pids(): (number | undefined)[];
   /** kill -9 node `i`, as a crash would. */
   kill(i: number): Promise<void>;
   /** Starts node `i` again on its ports and store (killing it first if it runs). */
@@ -82,6 +84,7 @@ export async function startNatsCluster(options: { nodes?: number } = {}): Promis
     urls,
     servers: urls.join(","),
     names,
+    pids: () => nodes.map((s) => s.pid()),
     kill: (i) => nodes[i]!.kill(),
     restart: (i) => nodes[i]!.restart(),
     ready,

@@ -1,4 +1,4 @@
-import { AckPolicy, connect, DeliverPolicy } from "nats";
+import { AckPolicy, connect, DeliverPolicy, type StreamInfo } from "nats";
 
 /** One stored message: subject, data as text, and its `Nats-Msg-Id`. */
 export interface StoredMessage {
@@ -41,6 +41,44 @@ export async function readStream(
       pending -= got;
     }
     await jsm.consumers.delete(stream, name).catch(() => {});
+    return out;
+  } finally {
+    await nc.close();
+  }
+}
+
+/** A stream's configuration and state as the cluster reports it (leader, replicas, messages). */
+export async function streamInfo(servers: string | string[], stream: string): Promise<StreamInfo> {
+  const nc = await connect({ servers, maxReconnectAttempts: 10 });
+  try {
+    return await (await nc.jetstreamManager()).streams.info(stream);
+  } finally {
+    await nc.close();
+  }
+}
+
+/** Deletes a stream if it exists (a benchmark's fresh start). */
+export async function deleteStream(servers: string | string[], stream: string): Promise<void> {
+  const nc = await connect({ servers, maxReconnectAttempts: 10 });
+  try {
+    await (await nc.jetstreamManager()).streams.delete(stream).catch(() => false);
+  } finally {
+    await nc.close();
+  }
+}
+
+/** What each consumer of a stream has left: not yet delivered, and delivered but not acked. */
+export async function consumerBacklog(
+  servers: string | string[],
+  stream: string,
+): Promise<{ name: string; pending: number; unacked: number }[]> {
+  const nc = await connect({ servers, maxReconnectAttempts: 10 });
+  try {
+    const out: { name: string; pending: number; unacked: number }[] = [];
+    const jsm = await nc.jetstreamManager();
+    for await (const c of jsm.consumers.list(stream)) {
+      out.push({ name: c.name, pending: c.num_pending, unacked: c.num_ack_pending });
+    }
     return out;
   } finally {
     await nc.close();

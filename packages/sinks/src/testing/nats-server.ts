@@ -13,6 +13,8 @@ export interface NatsServer {
   port: number;
   /** Its JetStream store (kept across {@link NatsServer.restart}). */
   storeDir: string;
+  /** The running process's id (undefined while it is down), e.g. to read its CPU time. */
+  pid(): number | undefined;
   /** kill -9, as a crash would. */
   kill(): Promise<void>;
   /** Starts it again on the same port and store. */
@@ -89,6 +91,8 @@ export async function startNatsServer(
     url: `nats://127.0.0.1:${port}`,
     port,
     storeDir,
+    pid: () =>
+      child && child.exitCode === null && child.signalCode === null ? child.pid : undefined,
     kill,
     restart: async () => {
       await kill();
