@@ -201,6 +201,18 @@ describe.skipIf(!haveNats)("kaudit watch --to-nats / --from-nats", () => {
     await new Promise((r) => setTimeout(r, 1000));
     expect(await again.stop()).toBe(0);
     expect(again.stderr()).toMatch(/stopped: 0 events read/);
+    expect(again.stderr()).toMatch(/using stream KAUDIT \(audit\.>/);
+    // An existing stream is never changed: one that does not store the subjects is refused.
+    const other = await kaudit(
+      ["watch", "--to-nats", url(), "--nats-subject", "elsewhere", "--follow", log()],
+      { cwd: dir },
+    );
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(
+      /--to-nats: stream KAUDIT exists and stores audit\.>, not elsewhere\.>: use another --nats-stream or --nats-subject \(kaudit never changes an existing stream\)/,
+    );
+    const info = await (await nc.jetstreamManager()).streams.info("KAUDIT");
+    expect(info.config.subjects).toEqual(["audit.>"]);
     // The collector evaluates nothing: rules and alert outputs are refused.
     const r = await kaudit(["watch", ...args, "--rules", rules], { cwd: dir });
     expect(r.code).toBe(2);
@@ -437,6 +449,9 @@ describe.skipIf(!haveNats)("kaudit watch --to-nats / --from-nats", () => {
     );
     await (await nc.jetstreamManager()).streams.add({ name: "LATE", subjects: ["late.>"] });
     await early.waitFor(/alerts to json-lines/);
+    // SIGHUP reloads the rules of every partition, keeping their windows.
+    early.child.kill("SIGHUP");
+    await early.waitFor(/rules reloaded: 3 rules \(threshold windows kept\)/);
     expect(await early.stop()).toBe(0);
     const bad = await kaudit(
       ["watch", "--from-nats", url(), "--nats-assign", "2-9", "--nats-partitions", "4"],
