@@ -2,7 +2,7 @@ import { encodeEvent } from "@kaudit/api";
 import { formatLegacyLine } from "@kaudit/legacy";
 import type { CliContext } from "./context";
 import { CliError, EXIT_FINDINGS, EXIT_OK } from "./errors";
-import { readEvents } from "./input";
+import { readEventBatches } from "./input";
 import { displayName, openOutput } from "./io";
 import { prepareInputs } from "./sources";
 
@@ -40,40 +40,46 @@ export async function runConvert(
   };
   try {
     for (const name of files) {
-      const gen = readEvents(name, {
+      const batches = readEventBatches(name, {
         validate: true,
         strict: options.strict ?? false,
         stdin: ctx.stdin,
         onBytes: (n) => progress.add(n),
       });
-      for await (const r of gen) {
-        if ("problem" in r) {
-          errors++;
-          await flush(); // the events before a problem are written before it is reported
-          progress.finish();
-          ctx.report(r.problem);
-          if (options.strict) break;
-          continue;
+      // Batches (one per chunk of input) rather than one `await` per event through two
+      // generators (the reader's and the CLI's).
+      for await (const batch of batches) {
+        for (let i = 0; i < batch.length; i++) {
+          const r = batch[i]!;
+          if ("problem" in r) {
+            errors++;
+            await flush(); // the events before a problem are written before it is reported
+            progress.finish();
+            ctx.report(r.problem);
+            if (options.strict) break;
+            continue;
+          }
+          let text: string;
+          try {
+            text = options.to === "json" ? encodeEvent(r.event) : formatLegacyLine(r.event);
+          } catch (e) {
+            errors++;
+            await flush();
+            progress.finish();
+            ctx.report({
+              file: displayName(name),
+              line: r.line || undefined,
+              message: (e as Error).message,
+              severity: "error",
+            });
+            if (options.strict) break;
+            continue;
+          }
+          events++;
+          chunk += `${text}\n`;
+          if (chunk.length >= 65536) await flush();
         }
-        let text: string;
-        try {
-          text = options.to === "json" ? encodeEvent(r.event) : formatLegacyLine(r.event);
-        } catch (e) {
-          errors++;
-          await flush();
-          progress.finish();
-          ctx.report({
-            file: displayName(name),
-            line: r.line || undefined,
-            message: (e as Error).message,
-            severity: "error",
-          });
-          if (options.strict) break;
-          continue;
-        }
-        events++;
-        chunk += `${text}\n`;
-        if (chunk.length >= 65536) await flush();
+        if (options.strict && errors > 0) break;
       }
       await flush();
       if (options.strict && errors > 0) break;

@@ -269,6 +269,61 @@ describe("gzip", () => {
   });
 });
 
+describe("batches(): the same results in arrays", () => {
+  // Every corpus file plus a stream mixing legacy lines, JSON lines, a multi-line document,
+  // YAML and broken lines over several chunks: batches() must give exactly what iterating the
+  // reader gives, in the same order, with the same counts.
+  const mixed = () => {
+    let text = "";
+    for (const f of [
+      "legacy/basic-audit.k8s-1.6-docs.log",
+      "legacy/advanced-legacy.k8s-1.7-docs.log",
+      "events/audit2rbac-demo.v1.jsonl",
+      "events/k8s-docs/v1beta1.eventlist-webhook.k8s-1.8-docs.json",
+      "events/falco-trace-files/fal_01_003.json",
+    ]) {
+      const t = readFileSync(fix(f), "utf8");
+      text += `${t.endsWith("\n") ? t : `${t}\n`}not a record\n`;
+    }
+    return text.repeat(30);
+  };
+  const inputs: [string, () => Parameters<typeof readEvents>[0]][] = [
+    ...["events/audit2rbac-demo.v1.jsonl", "legacy/basic-audit.k8s-1.4-docs.log", ...falco].map(
+      (f): [string, () => string] => [f, () => fix(f)],
+    ),
+    ["a mixed stream over many chunks", () => stream(mixed(), 4096)],
+  ];
+  it.each(inputs)("%s", async (_name, input) => {
+    for (const strict of [false, true]) {
+      const one = readEvents(input(), { strict });
+      const items: unknown[] = [];
+      for await (const r of one) items.push(r);
+      const many = readEvents(input(), { strict });
+      const batched: unknown[] = [];
+      let arrays = 0;
+      for await (const b of many.batches()) {
+        expect(b.length).toBeGreaterThan(0);
+        batched.push(...b);
+        arrays++;
+      }
+      expect(batched).toEqual(items);
+      expect(many.counts).toEqual(one.counts);
+      expect(arrays).toBeLessThanOrEqual(Math.max(1, items.length));
+      if (strict && one.counts.dropped > 0) {
+        expect(one.counts.dropped).toBe(1);
+        expect("problem" in (batched[batched.length - 1] as object)).toBe(true);
+      }
+    }
+  });
+
+  it("a reader is iterated once, either way", async () => {
+    const r = readEvents(fix("events/audit2rbac-demo.v1.jsonl"));
+    for await (const _ of r.batches());
+    expect(() => r.batches()).toThrow(/only once/);
+    expect(() => r[Symbol.asyncIterator]()).toThrow(/only once/);
+  });
+});
+
 describe("counters and options", () => {
   it("strict stops after the first problem", async () => {
     const r = await collect(stream('{"a":\n{"kind":"Event"}\nnope\n'), { strict: true });

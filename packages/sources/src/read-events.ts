@@ -86,6 +86,12 @@ export interface EventReader extends AsyncIterable<ReadResult>, EventEmitter {
   readonly counts: ReadCounts;
   /** The same object as {@link EventReader.counts}, under the name every source of the package uses. */
   readonly stats: SourceStats;
+  /**
+   * The same results in arrays, one per chunk of input (up to a few thousand): for consumers
+   * that write in bulk, without an `await` per event. Use either this or the reader itself,
+   * once. A strict reader's last array ends with its first problem.
+   */
+  batches(): AsyncIterable<ReadResult[]>;
   on(event: "skip" | "drop", listener: (r: SourceReport) => void): this;
   on(event: "problem", listener: (p: Problem) => void): this;
   on(event: "end", listener: (c: ReadCounts) => void): this;
@@ -154,7 +160,7 @@ class Reader extends SourceEmitter {
     }
   }
 
-  [Symbol.asyncIterator](): AsyncIterator<RecordResult> {
+  private claim(): void {
     if (this.used)
       throw new SourceReadError(
         "option",
@@ -162,10 +168,70 @@ class Reader extends SourceEmitter {
         "an event reader can be iterated only once",
       );
     this.used = true;
-    return this.run()[Symbol.asyncIterator]();
   }
 
-  private async *run(): AsyncGenerator<RecordResult, void, undefined> {
+  [Symbol.asyncIterator](): AsyncIterator<RecordResult> {
+    this.claim();
+    return this.items()[Symbol.asyncIterator]();
+  }
+
+  batches(): AsyncIterable<RecordResult[]> {
+    this.claim();
+    return this.handOutBatches();
+  }
+
+  /**
+   * Counts one result as it is handed out (a problem is a drop, emitted as `problem`); true
+   * when a strict reader must stop after it.
+   */
+  private take(r: RecordResult): boolean {
+    if ("list" in r) return false;
+    if ("problem" in r) {
+      const p = r.problem;
+      this.count("drop", {
+        reason: "problem",
+        count: 1,
+        where: `${p.file}:${p.line ?? 0}:${p.column ?? 1}`,
+        message: p.message,
+      });
+      if (this.listenerCount("problem") > 0) this.emit("problem", p);
+      return this.options.strict ?? false;
+    }
+    this.counts.read++;
+    return false;
+  }
+
+  private async *items(): AsyncGenerator<RecordResult, void, undefined> {
+    let stop = false;
+    for await (const batch of this.run()) {
+      for (let k = 0; k < batch.length && !stop; k++) {
+        const r = batch[k]!;
+        stop = this.take(r);
+        yield r;
+      }
+      if (stop) break;
+    }
+    this.emit("end", this.counts);
+  }
+
+  private async *handOutBatches(): AsyncGenerator<RecordResult[], void, undefined> {
+    let stop = false;
+    for await (const batch of this.run()) {
+      let n = batch.length;
+      for (let k = 0; k < n; k++) {
+        if (this.take(batch[k]!)) {
+          stop = true;
+          n = k + 1;
+        }
+      }
+      if (n > 0) yield n === batch.length ? batch : batch.slice(0, n);
+      if (stop) break;
+    }
+    this.emit("end", this.counts);
+  }
+
+  /** The results, one array per chunk of input (counted as they are handed out, by the callers). */
+  private async *run(): AsyncGenerator<RecordResult[], void, undefined> {
     const o = this.options;
     const file = inputName(this.input, o);
     const format = o.format ?? "auto";
@@ -538,23 +604,8 @@ class Reader extends SourceEmitter {
       maxLineBytes: o.maxLineBytes ?? READ_LIMITS.maxLineBytes,
     });
     let n = 0;
-    let stop = false;
-    // Results are handed out once per chunk of lines (fewer generator hops than one per line).
-    const take = (r: RecordResult): boolean => {
-      if ("list" in r) return stop;
-      if ("problem" in r) {
-        const p = r.problem;
-        this.count("drop", {
-          reason: "problem",
-          count: 1,
-          where: `${p.file}:${p.line ?? 0}:${p.column ?? 1}`,
-          message: p.message,
-        });
-        if (this.listenerCount("problem") > 0) this.emit("problem", p);
-        if (strict) stop = true;
-      } else counts.read++;
-      return stop;
-    };
+    // Results are handed out once per chunk of lines (fewer generator hops than one per line);
+    // the callers count them and stop a strict reader after its first problem.
     for await (const batch of lines[LINE_BATCHES]()) {
       let checked = 0;
       for (let i = 0; i < batch.length; i++) {
@@ -567,36 +618,29 @@ class Reader extends SourceEmitter {
         }
       }
       counts.lines = n;
-      for (let k = 0; k < out.length; k++) {
-        const r = out[k]!;
-        take(r);
-        yield r;
-        if (stop) break;
+      if (out.length > 0) {
+        const results = out.slice();
+        out.length = 0;
+        yield results;
       }
-      out.length = 0;
-      if (stop) break;
     }
-    if (!stop) {
-      if (json !== undefined) {
-        json.end();
-        readJsonDocItems();
-      }
-      if (yaml.active) {
-        yaml.finish();
-        readYamlItems();
-      }
-      if (legacy !== undefined) {
-        legacy.end(legacyOut);
-        drainLegacy(0);
-      }
-      for (const r of out) {
-        take(r);
-        yield r;
-        if (stop) break;
-      }
-      out.length = 0;
+    if (json !== undefined) {
+      json.end();
+      readJsonDocItems();
     }
-    this.emit("end", counts);
+    if (yaml.active) {
+      yaml.finish();
+      readYamlItems();
+    }
+    if (legacy !== undefined) {
+      legacy.end(legacyOut);
+      drainLegacy(0);
+    }
+    if (out.length > 0) {
+      const results = out.slice();
+      out.length = 0;
+      yield results;
+    }
   }
 }
 
@@ -623,6 +667,8 @@ export function readEvents(input: Input, options: ReadEventsOptions = {}): Event
 export interface RecordReader extends AsyncIterable<RecordResult>, EventEmitter {
   readonly counts: ReadCounts;
   readonly stats: SourceStats;
+  /** The results in arrays, as {@link EventReader.batches}. */
+  batches(): AsyncIterable<RecordResult[]>;
 }
 
 /**
