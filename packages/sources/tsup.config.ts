@@ -9,4 +9,6 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: "node20",
+  // yaml-lib.ts loads yaml lazily with createRequire(import.meta.url), in CJS too.
+  shims: true,
 });

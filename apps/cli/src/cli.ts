@@ -1,12 +1,5 @@
 import { createRequire } from "node:module";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { runAnalyze } from "./cmd-analyze";
-import { runConvert } from "./cmd-convert";
-import { registerDetect } from "./cmd-detect";
-import { runExplain, runSimulate } from "./cmd-policy";
-import { runReport } from "./cmd-report";
-import { runSchema } from "./cmd-schema";
-import { runValidate } from "./cmd-validate";
 import { type CliContext, createContext } from "./context";
 import { CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from "./errors";
 import { registerWatch } from "./watch/command";
@@ -26,7 +19,9 @@ function collect(value: string, previous: string[] = []): string[] {
 
 /**
  * Builds the `kaudit` command tree. Actions store their exit code in `result.code`; commander's
- * own errors surface as CommanderError (exitOverride) and become exit code 2.
+ * own errors surface as CommanderError (exitOverride) and become exit code 2. Each command's code
+ * is imported when the command runs, so a command loads only the packages it uses (start-up is
+ * part of every `kaudit` run).
  */
 export function createProgram(ctx: CliContext, result: { code: number }): Command {
   const program = new Command("kaudit");
@@ -71,6 +66,7 @@ Example:
   $ kaudit validate audit-policy.yaml /var/log/kube-apiserver/audit.log.1.gz`,
     )
     .action(async (files: string[], opts: { kind: "auto" | "event" | "policy" }) => {
+      const { runValidate } = await import("./cmd-validate");
       result.code = await runValidate(ctx, files, opts);
     });
 
@@ -79,7 +75,8 @@ Example:
     .description("print the JSON Schema of an audit.k8s.io/v1 type (or list them)")
     .argument("[name]", "Event, EventList, Policy, ... (omit to list the names)")
     .addHelpText("after", "\nExample:\n  $ kaudit schema Policy > policy.schema.json")
-    .action((name: string | undefined) => {
+    .action(async (name: string | undefined) => {
+      const { runSchema } = await import("./cmd-schema");
       result.code = runSchema(ctx, name);
     });
 
@@ -115,6 +112,7 @@ Examples:
         files: string[],
         opts: { to: "json" | "legacy"; output?: string; strict?: boolean },
       ) => {
+        const { runConvert } = await import("./cmd-convert");
         result.code = await runConvert(ctx, files.length ? files : ["-"], opts);
       },
     );
@@ -150,6 +148,7 @@ Examples:
         event?: string;
         json?: boolean;
       }) => {
+        const { runExplain } = await import("./cmd-policy");
         result.code = await runExplain(ctx, opts);
       },
     );
@@ -178,6 +177,7 @@ Example:
   $ kaudit policy simulate --policy new-policy.yaml /var/log/kube-apiserver/audit.log* -o /tmp/would-be.log`,
     )
     .action(async (logs: string[], opts: { policy: string; output?: string; json?: boolean }) => {
+      const { runSimulate } = await import("./cmd-policy");
       result.code = await runSimulate(ctx, logs, opts);
     });
 
@@ -208,6 +208,7 @@ Example:
         logs: string[],
         opts: { json?: boolean; top: number; since?: string; until?: string },
       ) => {
+        const { runAnalyze } = await import("./cmd-analyze");
         result.code = await runAnalyze(ctx, logs.length ? logs : ["-"], opts);
       },
     );
@@ -252,6 +253,7 @@ Example:
           rules?: string[];
         },
       ) => {
+        const { runReport } = await import("./cmd-report");
         result.code = await runReport(ctx, logs.length ? logs : ["-"], opts);
       },
     );
@@ -259,6 +261,48 @@ Example:
   registerDetect(program, ctx, result);
   registerWatch(program, ctx, result);
   return program;
+}
+
+/** Adds `kaudit detect` to the program (its action stores the exit code in `result.code`). */
+function registerDetect(program: Command, ctx: CliContext, result: { code: number }): void {
+  program
+    .command("detect")
+    .description(
+      "run Falco k8s_audit rules (and kaudit's thresholds, latency, time windows) over recorded logs",
+    )
+    .argument("[log...]", "audit logs in any format kaudit reads (- for stdin, the default)")
+    .option(
+      "--rules <file>",
+      "a Falco rules file (repeatable; later files change earlier ones); default: kaudit's rules",
+      collect,
+      [],
+    )
+    .option("--json", "one JSON alert per line (Falco's json_output shape)")
+    .option("--list", "print the loaded rules and exit")
+    .option(
+      "--time-zone <zone>",
+      "IANA time zone of kaudit.hour/kaudit.weekday and time windows (default UTC)",
+    )
+    .addHelpText(
+      "after",
+      `
+Alerts are printed as Falco prints them: <time>: <Priority> <output>. Events the rules cannot
+read are reported on stderr and skipped. Exit 0 when no rule fired, 1 when one did, 2 for usage
+errors and rules files that cannot be loaded.
+
+Examples:
+  $ kaudit detect /var/log/kube-apiserver/audit.log
+  $ kaudit detect --rules k8s_audit_rules.yaml --rules my-overrides.yaml --json audit.log.gz`,
+    )
+    .action(
+      async (
+        logs: string[],
+        opts: { rules: string[]; json?: boolean; list?: boolean; timeZone?: string },
+      ) => {
+        const { runDetect } = await import("./cmd-detect");
+        result.code = await runDetect(ctx, logs.length ? logs : ["-"], opts);
+      },
+    );
 }
 
 /** `--since` of analyze and report (filters on requestReceivedTimestamp). */

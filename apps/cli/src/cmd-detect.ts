@@ -6,7 +6,6 @@ import {
   type RulesError,
   type RulesWarning,
 } from "@kaudit/rules";
-import type { Command } from "commander";
 import type { CliContext } from "./context";
 import { CliError, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from "./errors";
 import { type Problem, readEvents } from "./input";
@@ -188,49 +187,4 @@ export function checkRulesFile(text: string, file: string): { problems: Problem[
       rules: 0,
     };
   }
-}
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
-/** Adds `kaudit detect` to the program (its action stores the exit code in `result.code`). */
-export function registerDetect(program: Command, ctx: CliContext, result: { code: number }): void {
-  program
-    .command("detect")
-    .description(
-      "run Falco k8s_audit rules (and kaudit's thresholds, latency, time windows) over recorded logs",
-    )
-    .argument("[log...]", "audit logs in any format kaudit reads (- for stdin, the default)")
-    .option(
-      "--rules <file>",
-      "a Falco rules file (repeatable; later files change earlier ones); default: kaudit's rules",
-      collect,
-      [],
-    )
-    .option("--json", "one JSON alert per line (Falco's json_output shape)")
-    .option("--list", "print the loaded rules and exit")
-    .option(
-      "--time-zone <zone>",
-      "IANA time zone of kaudit.hour/kaudit.weekday and time windows (default UTC)",
-    )
-    .addHelpText(
-      "after",
-      `
-Alerts are printed as Falco prints them: <time>: <Priority> <output>. Events the rules cannot
-read are reported on stderr and skipped. Exit 0 when no rule fired, 1 when one did, 2 for usage
-errors and rules files that cannot be loaded.
-
-Examples:
-  $ kaudit detect /var/log/kube-apiserver/audit.log
-  $ kaudit detect --rules k8s_audit_rules.yaml --rules my-overrides.yaml --json audit.log.gz`,
-    )
-    .action(
-      async (
-        logs: string[],
-        opts: { rules: string[]; json?: boolean; list?: boolean; timeZone?: string },
-      ) => {
-        result.code = await runDetect(ctx, logs.length ? logs : ["-"], opts);
-      },
-    );
 }

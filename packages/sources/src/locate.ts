@@ -1,4 +1,5 @@
-import { isMap, isSeq, LineCounter, type Node, parseDocument } from "yaml";
+import type { Node } from "yaml";
+import { yaml } from "./yaml-lib";
 
 /** Splits a field path (`items[3].user.groups[0]`, `annotations["a.b/c"]`) into keys. */
 export function pathKeys(path: string): (string | number)[] {
@@ -24,6 +25,7 @@ export interface Locator {
  * positions). Only called when there is something to report, so the cost is paid for errors.
  */
 export function createLocator(text: string, lineOffset = 0): Locator {
+  const { isMap, isSeq, LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false, strict: false });
   const at = (offset: number) => {

@@ -1,13 +1,6 @@
-import {
-  isAlias,
-  isMap,
-  isPair,
-  isScalar,
-  isSeq,
-  LineCounter,
-  type Node,
-  parseDocument,
-} from "yaml";
+import type * as Yaml from "yaml";
+import type { Node } from "yaml";
+import { yaml } from "./yaml-lib";
 
 /** A YAML text decoded to plain values, or where and why it could not be. */
 export type YamlResult =
@@ -40,6 +33,7 @@ class Refused extends Error {
  * linear time and refused before anything is expanded).
  */
 function measure(node: unknown, limits: YamlLimits): number {
+  const { isAlias, isMap, isPair, isScalar, isSeq } = yaml();
   const memo = new Map<unknown, number>();
   const anchors = new Map<string, unknown>();
   const walk = (n: unknown, depth: number): number => {
@@ -90,6 +84,7 @@ function measure(node: unknown, limits: YamlLimits): number {
  * not only many aliases). Keys repeated in a map keep the last value, as kube's decoder does.
  */
 export function parseYamlValue(text: string, limits: YamlLimits, lineOffset = 0): YamlResult {
+  const { LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const at = (offset: number) => {
     const p = lineCounter.linePos(offset);
@@ -111,7 +106,7 @@ export function parseYamlValue(text: string, limits: YamlLimits, lineOffset = 0)
       };
     }
   }
-  let doc: ReturnType<typeof parseDocument>;
+  let doc: ReturnType<typeof Yaml.parseDocument>;
   try {
     doc = parseDocument(text, { lineCounter, uniqueKeys: false });
   } catch (e) {
@@ -135,6 +130,7 @@ export function parseYamlValue(text: string, limits: YamlLimits, lineOffset = 0)
 
 /** Depth only (no aliases to follow), iteratively so a deep document cannot overflow the stack. */
 function measureDepth(root: unknown, maxDepth: number): void {
+  const { isMap, isSeq } = yaml();
   const stack: [unknown, number][] = [[root, 0]];
   while (stack.length > 0) {
     const [n, depth] = stack.pop()!;

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { CliContext } from "../context";
-import { runWatch, type WatchOptions } from "./run-watch";
+import type { WatchOptions } from "./run-watch";
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -105,6 +105,8 @@ A fleet (see "Running kaudit for a fleet" in the README): collectors publish, de
       --alertmanager http://127.0.0.1:9093`,
     )
     .action(async (opts: WatchOptions) => {
+      // Imported here: @kaudit/watch (prom-client, yaml) would cost every other command's start-up.
+      const { runWatch } = await import("./run-watch");
       result.code = await runWatch(ctx, opts);
     });
 }
