@@ -1,7 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { decodeEvent, type Event, encodeEventList } from "@kaudit/api";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { buffered } from "./buffered";
 import type { SinkReport } from "./report";
 import { testEvent } from "./testing/events";
 import { createTestPki, type TestPki } from "./testing/pki";
@@ -193,6 +195,48 @@ current-context: default
     await s.shutdown();
     expect(await s.processEvents([testEvent()])).toBe(false);
     expect(got[0]!.error.message).toBe("audit backend shut down");
+  });
+});
+
+describe("buffered(createWebhookSink(…)) on the wire", () => {
+  it("sends kube's exact bytes for the corpus in batches, multi-byte text included", async () => {
+    const corpus = ["audit2rbac-demo.v1.jsonl", "rbac-tool-auditgen-01.v1.jsonl"].flatMap((f) =>
+      readFileSync(new URL(`./__fixtures__/events/${f}`, import.meta.url), "utf8")
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => decodeEvent(l)),
+    );
+    const events: Event[] = [
+      ...corpus,
+      testEvent({ user: { username: "zoë 😀" }, requestURI: "/api/v1/namespaces/ü" }),
+      testEvent({ annotations: { "example.com/ключ": "значение <&>" } }),
+    ];
+    const r = await receiver();
+    const s = buffered(
+      createWebhookSink({
+        kubeconfig: { clusters: [{ cluster: { server: r.url } }] },
+        allowInsecureHttp: true,
+      }),
+      { maxBatchSize: 7, throttleEnable: false },
+    );
+    const got: SinkReport[] = [];
+    s.on("error", (x: SinkReport) => got.push(x));
+    s.on("drop", (x: SinkReport) => got.push(x));
+    for (const e of events) s.processEvents([e]);
+    await s.shutdown();
+    expect(got).toEqual([]);
+    // batches may arrive in any order (several in flight): match each body to its batch by its
+    // first auditID
+    const expected = new Map<string, string>();
+    for (let i = 0; i < events.length; i += 7) {
+      const batch = events.slice(i, i + 7);
+      expected.set(batch[0]!.auditID, `${encodeEventList(batch)}\n`);
+    }
+    expect(r.requests).toHaveLength(expected.size);
+    for (const req of r.requests) {
+      expect(req.body).toBe(expected.get(req.items[0]!.auditID));
+      expect(Number(req.headers["content-length"])).toBe(Buffer.byteLength(req.body));
+    }
   });
 });
 
