@@ -117,6 +117,8 @@ class Partition {
   saving: Promise<void> | undefined;
   messages: ConsumerMessages | undefined;
   warnedMisrouted = false;
+  /** Checkpoint attempts failed in a row. */
+  failing = 0;
   constructor(
     readonly family: Family,
     readonly p: number,
@@ -419,7 +421,10 @@ export class NatsDetector {
           if (this.stopped) break;
           const d = m.info.deliverySequence;
           if (next !== undefined && d !== next) {
-            why = `deliveries ${next} to ${d - 1} of ${part.durable} never arrived`;
+            why =
+              d > next
+                ? `deliveries ${next} to ${d - 1} of ${part.durable} never arrived`
+                : `${part.durable} numbered its deliveries from ${d} again (its server restarted)`;
             break;
           }
           next = d + 1;
@@ -552,12 +557,22 @@ export class NatsDetector {
         msg.ack();
         this.stats.checkpoints++;
         this.fleet?.checkpoint("ok");
+        if (part.failing > 0) {
+          this.o.onWarning?.(
+            `checkpoints of ${part.subject} stored again (up to ${this.o.stream}:${seq}) after ${part.failing} failed attempt(s)`,
+          );
+          part.failing = 0;
+        }
       } catch (e) {
         this.stats.checkpointErrors++;
         this.fleet?.checkpoint("error");
-        this.o.onWarning?.(
-          `checkpoint of ${part.subject} (up to ${this.o.stream}:${seq}) not stored, retried: ${(e as Error).message}`,
-        );
+        // The first failure is said at once, the rest counted until one succeeds (a NATS leader
+        // election fails every partition's checkpoint for a few seconds).
+        if (part.failing++ === 0) {
+          this.o.onWarning?.(
+            `checkpoint of ${part.subject} (up to ${this.o.stream}:${seq}) not stored, retrying every second; its events stay unacknowledged: ${(e as Error).message}`,
+          );
+        }
       } finally {
         part.saving = undefined;
       }
