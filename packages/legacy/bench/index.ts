@@ -6,7 +6,6 @@
  *      same shape (the least any converter must do);
  *    - legacyToEvents(splitLines(chunks)) + JSON.stringify (the streaming path, per event);
  *    - legacyToEventBatches(splitLines(chunks)) + JSON.stringify (the same, results in arrays);
- *    - legacyToJsonLines(splitLines(chunks)) (JSON text written without building events);
  *    - LegacyConverter (the synchronous core) on pre-split lines + JSON.stringify.
  * 2. Peak RSS converting a generated large file in a child process (LEGACY_BENCH_MB, default
  *    1024 MB; 0 skips it).
@@ -23,7 +22,6 @@ import {
   LegacyConverter,
   legacyToEventBatches,
   legacyToEvents,
-  legacyToJsonLines,
   splitLines,
 } from "../src/index";
 import { makeLines } from "./input";
@@ -86,16 +84,6 @@ const makeBench = () =>
         let bytes = 0;
         for await (const batch of legacyToEventBatches(splitLines(chunks(input)))) {
           for (const r of batch) if ("event" in r) bytes += JSON.stringify(r.event).length + 1;
-        }
-        sink += bytes;
-      }),
-    )
-    .add(
-      "legacyToJsonLines(splitLines(stream)) (JSON text written directly)",
-      cpuTimed(async () => {
-        let bytes = 0;
-        for await (const batch of legacyToJsonLines(splitLines(chunks(input)))) {
-          for (const r of batch) if ("json" in r) bytes += r.json.length + 1;
         }
         sink += bytes;
       }),

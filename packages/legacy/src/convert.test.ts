@@ -192,7 +192,7 @@ describe("legacyToEvents: G1–G3 pairing", () => {
     expect(evs[1]!.stageTimestamp).toBe(evs[1]!.requestReceivedTimestamp);
   });
 
-  it("writes the same JSON directly as JSON.stringify of the paired, deferred, evicted and unpaired events", async () => {
+  it("keeps a deferred response's request as ResponseComplete without a code", async () => {
     const input = [
       req("a"),
       `2017-03-21T03:57:09.2Z AUDIT: id="b" ip="10.0.0.1" method="DELETE" user="u" groups="<none>" as="bob" asgroups="\\"x\\"" namespace="ns" uri="/api/v1/namespaces/ns/pods/p"`,
@@ -202,16 +202,6 @@ describe("legacyToEvents: G1–G3 pairing", () => {
       resp("a", 403, 11),
       req("e"),
     ];
-    const { legacyToJsonLines } = await import("./convert");
-    for (const maxPending of [1, 2, 10]) {
-      const json: unknown[] = [];
-      for await (const batch of legacyToJsonLines(input, { maxPending }))
-        for (const r of batch) json.push("json" in r ? JSON.parse(r.json) : r);
-      const all = await collect(input, { maxPending });
-      expect(json).toEqual(
-        all.map((r) => ("event" in r ? JSON.parse(JSON.stringify(r.event)) : r)),
-      );
-    }
     const evs = events(await collect(input));
     expect(evs.find((e) => e.auditID === "b")!.responseStatus).toEqual({ metadata: {} });
   });
@@ -331,20 +321,13 @@ describe("legacyToEvents: G5 lines", () => {
       line("c", "get", "one", "/api/v1/namespaces/one/pods/p"),
       line("d", "get", "two", "/api/v1/namespaces/one/pods/p"),
     ];
-    const { legacyToJsonLines } = await import("./convert");
-    const json: unknown[] = [];
-    for await (const batch of legacyToJsonLines(input))
-      for (const r of batch) json.push("json" in r ? JSON.parse(r.json) : r);
     const evs = events(await collect(input));
-    for (const got of [evs, json] as Event[][]) {
-      expect(got.map((e) => [e.requestURI, e.verb, e.objectRef?.namespace])).toEqual([
-        ["/api/v1/pods", "get X", "ns"],
-        ["X /api/v1/pods", "get", "ns"],
-        ["/api/v1/namespaces/one/pods/p", "get", "one"],
-        ["/api/v1/namespaces/one/pods/p", "get", "two"],
-      ]);
-    }
-    expect(json).toEqual(evs);
+    expect(evs.map((e) => [e.requestURI, e.verb, e.objectRef?.namespace])).toEqual([
+      ["/api/v1/pods", "get X", "ns"],
+      ["X /api/v1/pods", "get", "ns"],
+      ["/api/v1/namespaces/one/pods/p", "get", "one"],
+      ["/api/v1/namespaces/one/pods/p", "get", "two"],
+    ]);
   });
 
   it("writes each line's own groups when lists repeat and alternate", async () => {
@@ -353,12 +336,7 @@ describe("legacyToEvents: G5 lines", () => {
     const a = '\\"a\\",\\"b\\"';
     const b = '\\"b\\"';
     const input = [line("1", a, b), line("2", b, a), line("3", a, b), line("4", a, "<lookup>")];
-    const { legacyToJsonLines } = await import("./convert");
-    const json: unknown[] = [];
-    for await (const batch of legacyToJsonLines(input))
-      for (const r of batch) json.push("json" in r ? JSON.parse(r.json) : r);
     const evs = events(await collect(input));
-    expect(json).toEqual(evs);
     expect(evs.map((e) => [e.user.groups, e.impersonatedUser?.groups])).toEqual([
       [["a", "b"], ["b"]],
       [["b"], ["a", "b"]],
@@ -367,20 +345,12 @@ describe("legacyToEvents: G5 lines", () => {
     ]);
   });
 
-  it("writes JSON escapes for raw controls and lone surrogates that only a malformed line holds", async () => {
-    // Values copied from the line with their quotes must still be what JSON.stringify writes.
+  it("keeps raw controls and lone surrogates that only a malformed line holds", async () => {
     const line = (id: string, ua: string) =>
       `2021-04-01T00:00:00Z AUDIT: id="${id}" stage="ResponseComplete" ip="1.2.3.4" method="get" user="u" groups="<none>" as="<self>" asgroups="<lookup>" user-agent="${ua}" namespace="ns" uri="/api/v1/pods" response="200"`;
     const input = [line("t", "a\tb"), line("s", "x\ud800y"), line("p", "plain <ua>")];
-    const { legacyToJsonLines } = await import("./convert");
-    const json: string[] = [];
-    for await (const batch of legacyToJsonLines(input))
-      for (const r of batch) if ("json" in r) json.push(r.json);
     const evs = events(await collect(input));
     expect(evs.map((e) => e.userAgent)).toEqual(["a\tb", "x\ud800y", "plain <ua>"]);
-    expect(json).toEqual(evs.map((e) => JSON.stringify(e)));
-    expect(json[0]).toContain('"userAgent":"a\\tb"');
-    expect(json[1]).toContain('"userAgent":"x\\ud800y"');
   });
 
   it("eventsToLegacy(legacyToEvents(G5)) gives back the line except for lost nanoseconds", async () => {
@@ -550,18 +520,5 @@ describe("splitLines → legacyToEvents over a byte stream", () => {
     for await (const batch of legacyToEventBatches(lines)) flat.push(...batch);
     expect(flat).toEqual(await collect(lines));
     expect(flat).toHaveLength(4);
-  });
-});
-
-describe("legacyToJsonLines on the corpus", () => {
-  it.each(CORPUS)("%s", async (file, want) => {
-    const { legacyToJsonLines } = await import("./convert");
-    const out: unknown[] = [];
-    for await (const batch of legacyToJsonLines(fixture(file))) out.push(...batch);
-    const viaEvents = events(await collect(fixture(file))).map((e) => ({
-      json: JSON.stringify(e),
-    }));
-    expect(out).toEqual(viaEvents);
-    expect(out.map((r) => JSON.parse((r as { json: string }).json))).toEqual(want);
   });
 });

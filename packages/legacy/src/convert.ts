@@ -12,16 +12,12 @@ import {
   type Layout,
   scanLine,
   scanned,
-  scannedJSON,
   scannedList,
-  scannedListJSON,
   scannedResponse,
   scannedValue,
 } from "./parse";
 import { LINE_BATCHES, type LineSource } from "./split-lines";
 import { type ParsedTime, toMicroTime } from "./time";
-
-const q = JSON.stringify;
 
 /** A line that could not be read or converted: 1-based line and column, and why. */
 export interface LegacyLineError {
@@ -35,12 +31,6 @@ export interface LegacyLineError {
 
 /** One output of {@link legacyToEvents}: an event, or an error for one input line. */
 export type LegacyConversionResult = { event: Event } | { error: LegacyLineError };
-
-/**
- * One output of {@link legacyToJsonLines}: an event as `JSON.stringify` text (no newline), or
- * an error for one input line.
- */
-export type LegacyJsonResult = { json: string } | { error: LegacyLineError };
 
 /**
  * A line that a line reader could not produce (too long, not UTF-8); {@link splitLines}
@@ -67,26 +57,13 @@ export interface LegacyToEventsOptions {
 
 interface Pending {
   line: number;
-  /** The request's event (event output), or its JSON in pieces (JSON output). */
-  event?: Event;
-  json?: PendingJson;
-}
-
-/** A G1–G3 request line's JSON, around what its response line (or none) decides. */
-interface PendingJson {
-  /** `{"kind":…,"auditID":…,` */
-  head: string;
-  /** `"requestURI":…` through sourceIPs. */
-  rest: string;
-  /** `,"objectRef":…` or "". */
-  ref: string;
-  /** requestReceivedTimestamp as JSON. */
-  received: string;
+  /** The request's event. */
+  event: Event;
 }
 
 const DEFAULT_MAX_PENDING = 10_000;
 
-type Out = LegacyConversionResult[] | LegacyJsonResult[];
+type Out = LegacyConversionResult[];
 
 const VERB_METHOD: Record<string, string> = {
   get: "GET",
@@ -120,15 +97,11 @@ function objectRefFrom(
 }
 
 // Logs repeat their URIs (leader-election endpoints, health checks, list/watch of the same
-// collections): what a URI resolves to, and how its parts are written as JSON, is remembered per
-// method and URI (RequestInfo depends on nothing else). Bounded: cleared when full.
+// collections): what a URI resolves to is remembered per method and URI (RequestInfo depends on
+// nothing else). Bounded: cleared when full.
 const RESOLVED_MAX = 4096;
 interface Resolved {
   info: RequestAttributes;
-  /** The requestURI as a JSON string. */
-  uriJson: string;
-  /** jsonObjectRef(info, namespace) by the line's namespace. */
-  refJson: Map<string | undefined, string>;
 }
 const resolvedByUri = new Map<string, Map<string, Resolved>>();
 let resolvedCount = 0;
@@ -138,7 +111,7 @@ function resolve(method: string, uri: string): Resolved {
   let byUri = resolvedByUri.get(method);
   let r = byUri?.get(uri);
   if (r === undefined) {
-    r = { info: attributesFromRequest({ method, url: uri }), uriJson: q(uri), refJson: new Map() };
+    r = { info: attributesFromRequest({ method, url: uri }) };
     if (resolvedCount >= RESOLVED_MAX) {
       resolvedByUri.clear();
       resolvedCount = 0;
@@ -152,18 +125,6 @@ function resolve(method: string, uri: string): Resolved {
     resolvedCount++;
   }
   return r;
-}
-
-/** `,"objectRef":{...}` of a resolved URI and a namespace, remembered per namespace. */
-function refJsonOf(r: Resolved, namespace: string | undefined): string {
-  let json = r.refJson.get(namespace);
-  if (json === undefined) {
-    json = jsonObjectRef(r.info, namespace);
-    // A URI seen with many namespaces (non-namespaced paths) keeps a few of them only.
-    if (r.refJson.size >= 64) r.refJson.clear();
-    r.refJson.set(namespace, json);
-  }
-  return json;
 }
 
 function statusFor(code: number): Status {
@@ -226,111 +187,6 @@ function eventFromScan(layout: Layout): Event {
   return event;
 }
 
-/** The user object's JSON from the user name and groups already as JSON (or none). */
-function jsonUser(nameJson: string | undefined, groupsJson: string | undefined): string {
-  if (nameJson === undefined) return groupsJson === undefined ? "{}" : `{"groups":${groupsJson}}`;
-  return groupsJson === undefined
-    ? `{"username":${nameJson}}`
-    : `{"username":${nameJson},"groups":${groupsJson}}`;
-}
-
-/** `,"objectRef":{...}` as JSON.stringify(objectRefFrom(info, namespace)) writes it, or "". */
-function jsonObjectRef(info: RequestAttributes, namespace: string | undefined): string {
-  const ns = namespace !== undefined && namespace !== "" ? namespace : undefined;
-  if (!info.isResourceRequest) return ns === undefined ? "" : `,"objectRef":{"namespace":${q(ns)}}`;
-  let s = "";
-  if (info.resource !== "") s += `,"resource":${q(info.resource)}`;
-  if (ns !== undefined) s += `,"namespace":${q(ns)}`;
-  if (info.name !== "") s += `,"name":${q(info.name)}`;
-  if (info.apiGroup !== "") s += `,"apiGroup":${q(info.apiGroup)}`;
-  if (info.apiVersion !== "") s += `,"apiVersion":${q(info.apiVersion)}`;
-  if (info.subresource !== "") s += `,"subresource":${q(info.subresource)}`;
-  return s === "" ? `,"objectRef":{}` : `,"objectRef":{${s.slice(1)}}`;
-}
-
-/**
- * `"user":…` then `,"impersonatedUser":…` and `,"sourceIPs":[…]` where the line has them, as
- * JSON.stringify writes the event's fields (placeholders are absence).
- */
-function jsonWho(): string {
-  const v = scannedValue;
-  const j = scannedJSON;
-  const username = v(4);
-  const groups = scannedList(5);
-  let s = `"user":${jsonUser(username !== undefined && username !== "" && username !== "<none>" ? j(4) : undefined, groups === undefined ? undefined : scannedListJSON(5, groups))}`;
-  const rawAs = v(6);
-  const as = rawAs === "<self>" ? undefined : rawAs;
-  const asgroups = scannedList(7);
-  if (as !== undefined || asgroups !== undefined) {
-    s += `,"impersonatedUser":${jsonUser(as !== undefined && as !== "" ? j(6) : undefined, asgroups === undefined ? undefined : scannedListJSON(7, asgroups))}`;
-  }
-  const ip = v(2);
-  if (ip !== undefined && ip !== "<unknown>" && ip !== "<nil>") s += `,"sourceIPs":[${j(2)}]`;
-  return s;
-}
-
-/**
- * `JSON.stringify(eventFromScan(layout))` for a G4/G5 line, written directly from the scanned
- * values without building the event (the objects are most of the conversion's garbage).
- * Tests hold the two equal.
- */
-function jsonFromScan(): string {
-  const v = scannedValue;
-  const uri = v(10) ?? "";
-  const method = v(3) ?? "";
-  const resolved = resolve(VERB_METHOD[method] ?? method.toUpperCase(), uri);
-  const rawNs = v(9);
-  const namespace = rawNs === "<none>" ? undefined : rawNs;
-  const received = toMicroTime(scanned.time);
-  const stage = v(1) ?? "";
-  const response = scannedResponse();
-  const j = scannedJSON;
-  let s = `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":${j(0)},"stage":${v(1) === undefined ? '""' : j(1)},"requestURI":${resolved.uriJson},"verb":${v(3) === undefined ? '""' : j(3)},${jsonWho()}`;
-  const userAgent = v(8);
-  if (userAgent !== undefined && userAgent !== "") s += `,"userAgent":${j(8)}`;
-  s += refJsonOf(resolved, namespace);
-  if (response !== undefined) {
-    s +=
-      response === 0
-        ? `,"responseStatus":{"metadata":{}}`
-        : `,"responseStatus":{"metadata":{},"code":${response}}`;
-  }
-  const rrt = received === null ? "null" : q(received);
-  s += `,"requestReceivedTimestamp":${rrt},"stageTimestamp":${stage === "RequestReceived" ? rrt : "null"}}`;
-  return s;
-}
-
-/**
- * A G1–G3 request line (these generations have no user-agent) as JSON pieces, written like {@link jsonFromScan} writes G4/G5 lines and
- * equal to `JSON.stringify` of the event the event path builds (tests hold them equal).
- */
-function pendingJsonFromScan(): PendingJson {
-  const v = scannedValue;
-  const j = scannedJSON;
-  const resolved = resolve(v(3) ?? "", v(10) ?? "");
-  const rawNs = v(9);
-  const rest = `"requestURI":${resolved.uriJson},"verb":${q(resolved.info.verb)},${jsonWho()}`;
-  const received = toMicroTime(scanned.time);
-  return {
-    head: `{"kind":"Event","apiVersion":"audit.k8s.io/v1","level":"Metadata","auditID":${j(0)},`,
-    rest,
-    ref: refJsonOf(resolved, rawNs === "<none>" ? undefined : rawNs),
-    received: received === null ? "null" : q(received),
-  };
-}
-
-/** A request without its response line: RequestReceived (as the event path writes it). */
-function unpairedJson(p: PendingJson): string {
-  return `${p.head}"stage":"RequestReceived",${p.rest}${p.ref},"requestReceivedTimestamp":${p.received},"stageTimestamp":${p.received}}`;
-}
-
-/** A request completed by its response line, as `JSON.stringify(complete(...))` writes it. */
-function completedJson(p: PendingJson, code: number, time: ParsedTime): string {
-  const status = code === 0 ? `{"metadata":{}}` : `{"metadata":{},"code":${code}}`;
-  const stageTime = toMicroTime(time);
-  return `${p.head}"stage":"ResponseComplete",${p.rest}${p.ref},"responseStatus":${status},"requestReceivedTimestamp":${p.received},"stageTimestamp":${stageTime === null ? "null" : q(stageTime)}}`;
-}
-
 /** Adds a basic-audit response line to its request's event, making it ResponseComplete. */
 function complete(event: Event, code: number, time: ParsedTime): Event {
   const out: Event = {
@@ -367,15 +223,9 @@ export class LegacyConverter {
   /** Ids evicted by the pending limit (bounded), to explain a late response line. */
   private readonly evicted = new Map<string, number>();
   private stopped = false;
-  private readonly json: boolean;
 
-  /**
-   * `output: "json"` makes the converter emit `{ json }` (the `JSON.stringify` text of each
-   * event, written directly for G4/G5 lines) instead of `{ event }`.
-   */
-  constructor(options: LegacyToEventsOptions & { output?: "events" | "json" } = {}) {
+  constructor(options: LegacyToEventsOptions = {}) {
     this.strict = options.strict ?? false;
-    this.json = options.output === "json";
     const max = options.maxPending ?? DEFAULT_MAX_PENDING;
     if (!Number.isInteger(max) || max < 1)
       throw new RangeError(`maxPending must be a positive integer, got ${max}`);
@@ -393,23 +243,21 @@ export class LegacyConverter {
   }
 
   private emit(out: Out, event: Event): void {
-    if (this.json) (out as LegacyJsonResult[]).push({ json: JSON.stringify(event) });
-    else (out as LegacyConversionResult[]).push({ event });
+    out.push({ event });
   }
 
   /** A request line written without its response line. */
   private emitPending(out: Out, p: Pending): void {
-    if (p.json !== undefined) (out as LegacyJsonResult[]).push({ json: unpairedJson(p.json) });
-    else this.emit(out, p.event!);
+    this.emit(out, p.event);
   }
 
   private fail(out: Out, line: number, column: number, message: string): void {
-    (out as LegacyConversionResult[]).push({ error: { line, column, message } });
+    out.push({ error: { line, column, message } });
     if (this.strict) this.stopped = true;
   }
 
   /** Converts the next line. Returns `false` once a strict converter has stopped. */
-  push(item: LegacyLineInput, out: LegacyConversionResult[] | LegacyJsonResult[]): boolean {
+  push(item: LegacyLineInput, out: LegacyConversionResult[]): boolean {
     if (this.stopped) return false;
     const lineNo = ++this.lineNo;
     if (typeof item !== "string") {
@@ -425,8 +273,6 @@ export class LegacyConverter {
     let kind: Layout["kind"];
     let id: string;
     let event: Event | undefined;
-    let json: string | undefined;
-    let pendingJson: PendingJson | undefined;
     let code = 0;
     let time: ParsedTime;
     try {
@@ -436,8 +282,6 @@ export class LegacyConverter {
       time = scanned.time;
       // Lists and the response code are decoded here, so their errors are caught too.
       if (kind === "response") code = scannedResponse() ?? 0;
-      else if (this.json && kind === "stage") json = jsonFromScan();
-      else if (this.json) pendingJson = pendingJsonFromScan();
       else event = eventFromScan(layout);
     } catch (e) {
       if (e instanceof LegacyParseError) {
@@ -448,14 +292,9 @@ export class LegacyConverter {
       throw e;
     }
     if (kind === "stage") {
-      if (json !== undefined) (out as LegacyJsonResult[]).push({ json });
-      else this.emit(out, event!);
+      this.emit(out, event!);
     } else if (kind === "request") {
-      this.addPending(
-        id,
-        pendingJson === undefined ? { line: lineNo, event } : { line: lineNo, json: pendingJson },
-        out,
-      );
+      this.addPending(id, { line: lineNo, event: event! }, out);
     } else {
       const queue = this.pending.get(id);
       const req = queue?.shift();
@@ -474,9 +313,7 @@ export class LegacyConverter {
       }
       if (queue!.length === 0) this.pending.delete(id);
       this.pendingCount--;
-      if (req.json !== undefined)
-        (out as LegacyJsonResult[]).push({ json: completedJson(req.json, code, time) });
-      else this.emit(out, complete(req.event!, code, time));
+      this.emit(out, complete(req.event, code, time));
     }
     return true;
   }
@@ -512,7 +349,7 @@ export class LegacyConverter {
    * of stage RequestReceived without responseStatus (basic audit wrote no response line when
    * the handler never called WriteHeader explicitly), in input order.
    */
-  end(out: LegacyConversionResult[] | LegacyJsonResult[]): void {
+  end(out: LegacyConversionResult[]): void {
     if (this.stopped) return;
     const rest: Pending[] = [];
     for (const queue of this.pending.values()) rest.push(...queue);
@@ -592,49 +429,6 @@ export async function* legacyToEventBatches(
     }
   }
   const out: LegacyConversionResult[] = [];
-  converter.end(out);
-  if (out.length > 0) yield out;
-}
-
-/**
- * {@link legacyToEventBatches}, but each event comes as its `JSON.stringify` text (`{ json }`,
- * no newline): for G4/G5 lines the text is written directly from the parsed line, without
- * building the event object (most of the conversion's garbage). The text is
- * exactly `JSON.stringify(event)` of the event {@link legacyToEvents} gives (so not HTML-escaped
- * like kube-apiserver's encoder; use @kaudit/api's encoder on events for those bytes).
- *
- * @example
- * for await (const batch of legacyToJsonLines(splitLines(input))) {
- *   let text = "";
- *   for (const r of batch) if ("json" in r) text += `${r.json}\n`; else report(r.error);
- *   if (!out.write(text)) await once(out, "drain");
- * }
- */
-export async function* legacyToJsonLines(
-  lines: Iterable<LegacyLineInput> | AsyncIterable<LegacyLineInput>,
-  options: LegacyToEventsOptions = {},
-): AsyncGenerator<LegacyJsonResult[], void, undefined> {
-  const converter = new LegacyConverter({ ...options, output: "json" });
-  const batched = (lines as Partial<LineSource>)[LINE_BATCHES];
-  const source: AsyncIterable<LegacyLineInput[]> | undefined =
-    typeof batched === "function" ? batched.call(lines) : undefined;
-  if (source !== undefined) {
-    for await (const batch of source) {
-      const out: LegacyJsonResult[] = [];
-      let go = true;
-      for (let i = 0; i < batch.length && go; i++) go = converter.push(batch[i]!, out);
-      if (out.length > 0) yield out;
-      if (!go) return;
-    }
-  } else {
-    for await (const item of lines) {
-      const out: LegacyJsonResult[] = [];
-      const go = converter.push(item, out);
-      if (out.length > 0) yield out;
-      if (!go) return;
-    }
-  }
-  const out: LegacyJsonResult[] = [];
   converter.end(out);
   if (out.length > 0) yield out;
 }

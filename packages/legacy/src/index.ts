@@ -2,14 +2,12 @@ export {
   eventsToLegacy,
   type LegacyConversionResult,
   LegacyConverter,
-  type LegacyJsonResult,
   type LegacyLineError,
   type LegacyLineInput,
   type LegacyToEventsOptions,
   type LineReadError,
   legacyToEventBatches,
   legacyToEvents,
-  legacyToJsonLines,
 } from "./convert";
 export { LegacyFormatError, LegacyParseError } from "./errors";
 export { formatLegacyLine } from "./format";

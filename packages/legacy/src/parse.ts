@@ -160,16 +160,6 @@ const SLOT: Record<Key, number> = {
 
 const VALUES: (string | undefined)[] = new Array(12).fill(undefined);
 const COLUMNS: number[] = new Array(12).fill(0);
-// Where a value read without escapes ends (its closing quote); -1 when it was unescaped.
-const PLAIN_END: number[] = new Array(12).fill(-1);
-// Where a list value (`groups="\"a\",\"b\""`) read by the plain-list path ends; -1 otherwise.
-const LIST_END: number[] = new Array(12).fill(-1);
-// The JSON array of a plain list, by the list's text as the line writes it (bounded).
-const LIST_JSON_MAX = 1024;
-const listJSONByText = new Map<string, string>();
-// Characters JSON.stringify escapes that a value without backslashes could still hold raw (a
-// malformed line: Go's %q never writes them): controls and lone surrogates.
-const JSON_ESCAPED_RAW = /[\u0000-\u001f\ud800-\udfff]/;
 
 /** A decimal int32-ish status code as Go's Itoa writes it, or undefined. */
 function parseCode(s: string): number | undefined {
@@ -279,8 +269,6 @@ export function parseLine(input: string): ParsedLine {
  */
 export const scanned = {
   line: "",
-  /** Whether the line holds no character JSON.stringify would escape besides `"` and `\` (lazy). */
-  jsonPlain: undefined as boolean | undefined,
   timestamp: "",
   time: { utcSeconds: "", fraction: "", offsetMinutes: 0 } as ParsedTime,
   groupsList: undefined as string[] | undefined,
@@ -294,37 +282,6 @@ export const scanned = {
  */
 export function scannedValue(slot: number): string | undefined {
   return VALUES[slot];
-}
-
-/**
- * `JSON.stringify(scannedList(slot))` for a list present on the line: remembered by the list's
- * text when it was read by the plain-list path (logs repeat their users' groups).
- */
-export function scannedListJSON(slot: 5 | 7, list: readonly string[]): string {
-  const end = LIST_END[slot]!;
-  if (end === -1) return JSON.stringify(list);
-  const text = scanned.line.slice(COLUMNS[slot]!, end);
-  let json = listJSONByText.get(text);
-  if (json === undefined) {
-    json = JSON.stringify(list);
-    if (listJSONByText.size >= LIST_JSON_MAX) listJSONByText.clear();
-    listJSONByText.set(text, json);
-  }
-  return json;
-}
-
-/**
- * `JSON.stringify(scannedValue(slot))`, taken straight from the line when the value was read
- * without escapes: between Go's quotes such a value holds no `"` nor `\`, so (on a line without
- * raw controls or lone surrogates) the quoted text is already its JSON string.
- */
-export function scannedJSON(slot: number): string {
-  const end = PLAIN_END[slot]!;
-  if (end !== -1) {
-    scanned.jsonPlain ??= !JSON_ESCAPED_RAW.test(scanned.line);
-    if (scanned.jsonPlain) return scanned.line.slice(COLUMNS[slot]!, end + 1);
-  }
-  return JSON.stringify(VALUES[slot]);
 }
 
 /** Reads one line into {@link scanned}; returns its layout. Throws LegacyParseError. */
@@ -365,13 +322,7 @@ export function scanLine(input: string): Layout {
   // Reused across calls (parsing is synchronous), cleared here.
   const values = VALUES;
   const columns = COLUMNS;
-  const plainEnd = PLAIN_END;
-  const listEnd = LIST_END;
-  for (let i = 0; i < 12; i++) {
-    values[i] = undefined;
-    plainEnd[i] = -1;
-    listEnd[i] = -1;
-  }
+  for (let i = 0; i < 12; i++) values[i] = undefined;
   let node = ROOT;
   let nextBackslash = line.indexOf("\\", pos);
   let groupsList: string[] | undefined;
@@ -414,7 +365,6 @@ export function scanLine(input: string): Layout {
       if (nextBackslash !== -1 && nextBackslash < pos) nextBackslash = line.indexOf("\\", pos);
       if (close !== -1 && (nextBackslash === -1 || nextBackslash > close)) {
         values[slot] = line.slice(pos + 1, close);
-        plainEnd[slot] = close;
         pos = close + 1;
       } else {
         const list = slot === 5 || slot === 7 ? plainList(line, pos) : undefined;
@@ -423,7 +373,6 @@ export function scanLine(input: string): Layout {
           else asgroupsList = list;
           values[slot] = LIST;
           pos = quotedEnd.value;
-          listEnd[slot] = pos;
         } else {
           const r = readGoQuotedFast(line, pos);
           if (typeof r !== "string") {
@@ -440,7 +389,6 @@ export function scanLine(input: string): Layout {
     fail(n, node.expected, `line ends too early (truncated?): expected ${node.expected}`);
   }
   scanned.line = line;
-  scanned.jsonPlain = undefined;
   scanned.timestamp = timestamp;
   scanned.time = time;
   scanned.groupsList = groupsList;
