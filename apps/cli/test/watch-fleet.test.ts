@@ -461,5 +461,13 @@ describe.skipIf(!haveNats)("kaudit watch --to-nats / --from-nats", () => {
     );
     expect(bad.code).toBe(2);
     expect(bad.stderr).toBe("kaudit watch: --nats-assign: 2-9: partitions are 0 to 3\n");
+    const mixed = await kaudit(["watch", "--from-nats", url(), "--follow", log()], { cwd: dir });
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toBe(
+      "kaudit watch: --from-nats reads the stream the --to-nats collectors fill: --follow, --position-file and --listen belong to the collectors\n",
+    );
+    const stray = await kaudit(["watch", "--follow", log(), "--nats-assign", "1"], { cwd: dir });
+    expect(stray.code).toBe(2);
+    expect(stray.stderr).toBe("kaudit watch: --nats-assign needs --to-nats or --from-nats\n");
   }, 60_000);
 });

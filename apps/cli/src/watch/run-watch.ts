@@ -91,9 +91,9 @@ export async function runWatch(ctx: CliContext, options: WatchOptions): Promise<
       throw usage(`--${flag} needs --to-nats or --from-nats`);
     }
   }
-  if (fleet && (follow.length || o.listen)) {
+  if (fleet && (follow.length || o.listen || o.positionFile)) {
     throw usage(
-      "--from-nats reads the stream the --to-nats collectors fill: --follow and --listen belong to the collectors",
+      "--from-nats reads the stream the --to-nats collectors fill: --follow, --position-file and --listen belong to the collectors",
     );
   }
   if (!fleet && follow.length === 0 && !o.listen) {
