@@ -1,5 +1,5 @@
 import type { EventEmitter } from "node:events";
-import { decodeEvent, jsonDepthExceeded, MAX_JSON_DEPTH } from "@kaudit/api";
+import { decodeEvent, jsonDepthExceeded, MAX_JSON_DEPTH, validateEvent } from "@kaudit/api";
 import {
   type LegacyConversionResult,
   LegacyConverter,
@@ -269,8 +269,24 @@ class Reader extends SourceEmitter {
     const legacyOut: LegacyConversionResult[] = [];
     const drainLegacy = (line: number): void => {
       for (const r of legacyOut) {
-        if ("event" in r) out.push({ event: r.event, source: { file, line, format: "legacy" } });
-        else problemAt(r.error.line, r.error.column, r.error.message);
+        if ("event" in r) {
+          // Checked like every other event: a line can hold what no v1 event may (stage="Bogus").
+          const v = ctx.validate ? validateEvent(r.event) : undefined;
+          if (v !== undefined && !v.ok) {
+            for (const issue of v.issues) {
+              out.push({
+                problem: {
+                  file,
+                  line,
+                  column: 1,
+                  path: issue.path,
+                  message: issue.message,
+                  severity: "error",
+                },
+              });
+            }
+          } else out.push({ event: r.event, source: { file, line, format: "legacy" } });
+        } else problemAt(r.error.line, r.error.column, r.error.message);
       }
       legacyOut.length = 0;
     };
