@@ -35,6 +35,8 @@ export {
   type NatsEvent,
   NatsReader,
   type NatsSource,
+  /** The audit event of a JetStream message's text. */
+  natsEventOf,
   type ReadNatsOptions,
   /** Reads events from NATS JetStream (durable pull consumer, ack after hand-off). */
   readNats,

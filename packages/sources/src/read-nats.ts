@@ -206,15 +206,7 @@ export class NatsReader extends SourceEmitter implements AsyncIterable<NatsEvent
     }
     let event: Event;
     try {
-      const raw = decodeEvent(m.string());
-      const leftovers = "timestamp" in raw || "metadata" in raw;
-      event =
-        raw.apiVersion === API_VERSION && !leftovers
-          ? raw
-          : upgradeEvent(raw, { apiVersion: API_VERSION });
-      if (typeof event.auditID !== "string" || typeof event.stage !== "string") {
-        throw new Error("not an audit event (no auditID or stage)");
-      }
+      event = natsEventOf(m.string());
     } catch (e) {
       // Terminated, not nak'ed: a message that is not an event would be redelivered forever.
       m.term();
@@ -231,6 +223,23 @@ export class NatsReader extends SourceEmitter implements AsyncIterable<NatsEvent
       source: { stream: m.info.stream, subject: m.subject, seq: m.seq, redelivered: m.redelivered },
     };
   }
+}
+
+/**
+ * The audit event a JetStream message holds (its text: one JSON event as the sinks publish it),
+ * upgraded to audit.k8s.io/v1. Throws, saying what is wrong, for anything else.
+ */
+export function natsEventOf(text: string): Event {
+  const raw = decodeEvent(text);
+  const leftovers = "timestamp" in raw || "metadata" in raw;
+  const event =
+    raw.apiVersion === API_VERSION && !leftovers
+      ? raw
+      : upgradeEvent(raw, { apiVersion: API_VERSION });
+  if (typeof event.auditID !== "string" || typeof event.stage !== "string") {
+    throw new Error("not an audit event (no auditID or stage)");
+  }
+  return event;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
-import { API_VERSION, decodeEvent, type Event, upgradeEvent } from "@kaudit/api";
+import type { Event } from "@kaudit/api";
 import {
   DEFAULT_RULES_FILE,
   loadRules,
@@ -10,6 +10,7 @@ import {
   ThresholdState,
 } from "@kaudit/rules";
 import { fleetSourceIPKey, fleetUserKey, partitionOf } from "@kaudit/sinks";
+import { natsEventOf } from "@kaudit/sources";
 import type { ConsumerMessages, JsMsg, KV, NatsConnection, StreamInfo } from "nats";
 import type { WatchAlert } from "./alert";
 import { FleetMetrics } from "./fleet-metrics";
@@ -494,15 +495,7 @@ export class NatsDetector {
     }
     let event: Event;
     try {
-      const raw = decodeEvent(m.string());
-      const leftovers = "timestamp" in raw || "metadata" in raw;
-      event =
-        raw.apiVersion === API_VERSION && !leftovers
-          ? raw
-          : upgradeEvent(raw, { apiVersion: API_VERSION });
-      if (typeof event.auditID !== "string" || typeof event.stage !== "string") {
-        throw new Error("not an audit event (no auditID or stage)");
-      }
+      event = natsEventOf(m.string());
     } catch (e) {
       this.stats.problems++;
       return { problem: { message: `${where}: ${(e as Error).message}` }, ack: applied };

@@ -4,7 +4,6 @@ import {
   createWatchMetrics,
   type NatsAccess,
   parseAssignment,
-  parseHostPort,
   receiverMetrics,
   type StatusServer,
   startNatsCollector,
@@ -13,10 +12,7 @@ import {
 } from "@kaudit/watch";
 import type { CliContext } from "../context";
 import { CliError, EXIT_OK, EXIT_USAGE, errnoText, fileError } from "../errors";
-
-function usage(message: string): CliError {
-  return new CliError(`kaudit watch: ${message}`, EXIT_USAGE);
-}
+import { listenFlags, parseAddress, positionFileFor, usage } from "./flags";
 
 /** The NATS settings shared by both tiers, checked. */
 export interface FleetFlags {
@@ -154,24 +150,10 @@ export async function runCollector(ctx: CliContext, o: WatchConfig): Promise<num
   if (o.from !== undefined && o.from !== "start" && o.from !== "end") {
     throw usage(`--from ${JSON.stringify(o.from)}: expected start or end`);
   }
-  const listen = o.listen ? address(o.listen, "--listen") : undefined;
-  const metricsAt = o.metricsAddress ? address(o.metricsAddress, "--metrics-address") : undefined;
-  let tls: { cert: Buffer; key: Buffer; clientCA?: Buffer } | undefined;
-  if (listen) {
-    if (!o.tlsCertFile || !o.tlsPrivateKeyFile) {
-      throw usage("--listen needs --tls-cert-file and --tls-private-key-file");
-    }
-    if (!o.clientCaFile && !o.tokenAuthFile) {
-      throw usage(
-        "--listen needs --client-ca-file and/or --token-auth-file: the receiver accepts only senders it can authenticate",
-      );
-    }
-    tls = {
-      cert: readOrFail(o.tlsCertFile),
-      key: readOrFail(o.tlsPrivateKeyFile),
-      ...(o.clientCaFile ? { clientCA: readOrFail(o.clientCaFile) } : {}),
-    };
-  }
+  const listen = listenFlags(o);
+  const metricsAt = o.metricsAddress
+    ? parseAddress(o.metricsAddress, "--metrics-address")
+    : undefined;
   const maxBytes = byteSize(o.natsMaxBytes, "--nats-max-bytes");
 
   const metrics = createWatchMetrics();
@@ -219,12 +201,12 @@ export async function runCollector(ctx: CliContext, o: WatchConfig): Promise<num
     collector.follow(follower, `file:${path}`);
     say(`following ${path}`);
   }
-  if (listen && tls) {
+  if (listen) {
     try {
       const receiver = await createWebhookReceiver({
         host: listen.host,
         port: listen.port,
-        tls,
+        tls: listen.tls,
         ...(o.tokenAuthFile ? { tokenFile: o.tokenAuthFile } : {}),
         onEvents: collector.receive("webhook"),
       });
@@ -285,30 +267,4 @@ export async function runCollector(ctx: CliContext, o: WatchConfig): Promise<num
     `stopped: ${c.read} events read, ${c.published} published to ${flags.stream}, ${c.problems} skipped, ${c.refused} webhook batches refused (500, resent by the sender)`,
   );
   return EXIT_OK;
-}
-
-function address(value: string, flag: string): { host: string; port: number } {
-  try {
-    return parseHostPort(value, flag);
-  } catch (e) {
-    throw usage((e as Error).message);
-  }
-}
-
-function readOrFail(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw fileError(path, e);
-  }
-}
-
-/** Where the position of the n-th followed path is kept: one path uses the file itself. */
-export function positionFileFor(
-  base: string | undefined,
-  path: string,
-  many: boolean,
-): string | undefined {
-  if (base === undefined) return undefined;
-  return many ? `${base}.${path.replace(/[^A-Za-z0-9]+/g, "_")}` : base;
 }

@@ -11,7 +11,6 @@ import {
   followInput,
   type NatsDetector,
   type OutputDrop,
-  parseHostPort,
   parseWatchConfig,
   receiverInput,
   type StatusServer,
@@ -22,7 +21,8 @@ import {
 } from "@kaudit/watch";
 import type { CliContext } from "../context";
 import { CliError, EXIT_OK, EXIT_USAGE, errnoText, fileError } from "../errors";
-import { detectorFlags, fleetFlags, positionFileFor, runCollector } from "./run-fleet";
+import { listenFlags, parseAddress, positionFileFor, usage } from "./flags";
+import { detectorFlags, fleetFlags, runCollector } from "./run-fleet";
 
 /** Options of `kaudit watch`: the flags, which win over a `--config` file's settings. */
 export interface WatchOptions extends WatchConfig {
@@ -31,10 +31,6 @@ export interface WatchOptions extends WatchConfig {
 
 /** How often drop and failure messages are summed up on stderr at most, ms. */
 const REPORT_EVERY = 10_000;
-
-function usage(message: string): CliError {
-  return new CliError(`kaudit watch: ${message}`, EXIT_USAGE);
-}
 
 /** The config file's settings overlaid with the flags that were given. */
 function settings(options: WatchOptions): WatchConfig {
@@ -104,26 +100,10 @@ export async function runWatch(ctx: CliContext, options: WatchOptions): Promise<
   if (o.from !== undefined && o.from !== "start" && o.from !== "end") {
     throw usage(`--from ${JSON.stringify(o.from)}: expected start or end`);
   }
-  const listen = o.listen ? parseAddress(o.listen, "--listen") : undefined;
+  const listen = listenFlags(o);
   const metricsAt = o.metricsAddress
     ? parseAddress(o.metricsAddress, "--metrics-address")
     : undefined;
-  let tls: { cert: Buffer; key: Buffer; clientCA?: Buffer } | undefined;
-  if (listen) {
-    if (!o.tlsCertFile || !o.tlsPrivateKeyFile) {
-      throw usage("--listen needs --tls-cert-file and --tls-private-key-file");
-    }
-    if (!o.clientCaFile && !o.tokenAuthFile) {
-      throw usage(
-        "--listen needs --client-ca-file and/or --token-auth-file: the receiver accepts only senders it can authenticate",
-      );
-    }
-    tls = {
-      cert: readOrFail(o.tlsCertFile),
-      key: readOrFail(o.tlsPrivateKeyFile),
-      ...(o.clientCaFile ? { clientCA: readOrFail(o.clientCaFile) } : {}),
-    };
-  }
   const ruleFiles = o.rules ?? [];
   let rules: RuleSet;
   try {
@@ -192,13 +172,13 @@ export async function runWatch(ctx: CliContext, options: WatchOptions): Promise<
     });
     inputs.push(followInput(follower, { name: `file:${path}`, metrics }));
   }
-  if (listen && tls) {
+  if (listen) {
     let receiver: Awaited<ReturnType<typeof createWebhookReceiver>>;
     try {
       receiver = await createWebhookReceiver({
         host: listen.host,
         port: listen.port,
-        tls,
+        tls: listen.tls,
         ...(o.tokenAuthFile ? { tokenFile: o.tokenAuthFile } : {}),
       });
     } catch (e) {
@@ -312,22 +292,6 @@ export async function runWatch(ctx: CliContext, options: WatchOptions): Promise<
     `stopped: ${s.events} events read, ${s.alerts} alerts, ${s.problems} skipped, ${dropped} alert deliveries dropped`,
   );
   return EXIT_OK;
-}
-
-function parseAddress(value: string, flag: string): { host: string; port: number } {
-  try {
-    return parseHostPort(value, flag);
-  } catch (e) {
-    throw usage((e as Error).message);
-  }
-}
-
-function readOrFail(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    throw fileError(path, e);
-  }
 }
 
 function describe(rules: RuleSet): Map<string, string> {
