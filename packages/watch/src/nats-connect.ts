@@ -49,3 +49,30 @@ export function isNotFound(e: unknown): boolean {
     err?.message === "consumer not found"
   );
 }
+
+/**
+ * Runs a JetStream API call again while it fails with anything but "not found" (a meta leader
+ * election, a node restarting: the API answers again within seconds) — for up to `ms` (default
+ * 30 s), saying the first failure through `say`. "Not found" and the last failure are thrown.
+ */
+export async function retryTransient<T>(
+  what: string,
+  call: () => Promise<T>,
+  say?: ((message: string) => void) | undefined,
+  ms = 30_000,
+): Promise<T> {
+  const until = Date.now() + ms;
+  for (let said = false; ; said = true) {
+    try {
+      return await call();
+    } catch (e) {
+      if (isNotFound(e) || Date.now() >= until) throw e;
+      if (!said) {
+        say?.(
+          `${what}: ${(e as Error).message}; trying again for up to ${Math.round(ms / 1000)} s`,
+        );
+      }
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}

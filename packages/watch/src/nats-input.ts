@@ -16,7 +16,7 @@ import type { WatchAlert } from "./alert";
 import { FleetMetrics } from "./fleet-metrics";
 import { type Family, type FleetRulePlan, familyOverride, planFleetRules } from "./fleet-rules";
 import type { WatchMetrics } from "./metrics";
-import { connectNats, isNotFound, type NatsAccess } from "./nats-connect";
+import { connectNats, isNotFound, type NatsAccess, retryTransient } from "./nats-connect";
 import type { AlertOutput } from "./output";
 import type { AlertEvaluator, InputItem, WatchInput } from "./watcher";
 
@@ -208,7 +208,8 @@ export class NatsDetector {
   /** Loads the rules, the checkpoints and (re)creates the consumers; then starts reading. */
   async start(): Promise<void> {
     const o = this.o;
-    const jsm = await this.nc.jetstreamManager();
+    const say = o.onWarning;
+    const jsm = await retryTransient("JetStream", () => this.nc.jetstreamManager(), say);
     const first = (await this.waitForStream()).state.first_seq;
     for (const family of ["user", "ip"] as const) {
       for (const p of o.assign) {
@@ -229,7 +230,11 @@ export class NatsDetector {
           // No checkpoint (first start, or the bucket was lost): an existing consumer's ack floor
           // is where the last owner got to; its threshold windows are gone.
           try {
-            const info = await jsm.consumers.info(o.stream, part.durable);
+            const info = await retryTransient(
+              `consumer ${part.durable}`,
+              () => jsm.consumers.info(o.stream, part.durable),
+              say,
+            );
             if (info.ack_floor.stream_seq > 0) {
               start = info.ack_floor.stream_seq + 1;
               o.onWarning?.(
@@ -279,14 +284,19 @@ export class NatsDetector {
    */
   private async createConsumer(part: Partition, start: number | undefined): Promise<void> {
     const o = this.o;
-    const jsm = await this.nc.jetstreamManager();
+    const say = o.onWarning;
+    const jsm = await retryTransient("JetStream", () => this.nc.jetstreamManager(), say);
     const nats = await import("nats");
     try {
-      await jsm.consumers.delete(o.stream, part.durable);
+      await retryTransient(
+        `consumer ${part.durable}`,
+        () => jsm.consumers.delete(o.stream, part.durable),
+        say,
+      );
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
-    await jsm.consumers.add(o.stream, {
+    const config = {
       durable_name: part.durable,
       filter_subject: part.subject,
       ack_policy: nats.AckPolicy.All,
@@ -295,15 +305,25 @@ export class NatsDetector {
       ...(start !== undefined
         ? { deliver_policy: nats.DeliverPolicy.StartSequence, opt_start_seq: start }
         : { deliver_policy: o.from === "end" ? nats.DeliverPolicy.New : nats.DeliverPolicy.All }),
-    });
+    };
+    await retryTransient(
+      `consumer ${part.durable}`,
+      () => jsm.consumers.add(o.stream, config),
+      say,
+    );
   }
 
   /** The stream's info, waiting for a collector to create it (said once on stderr). */
   private async waitForStream(): Promise<StreamInfo> {
-    const jsm = await this.nc.jetstreamManager();
+    const say = this.o.onWarning;
+    const jsm = await retryTransient("JetStream", () => this.nc.jetstreamManager(), say);
     for (let said = false; ; said = true) {
       try {
-        return await jsm.streams.info(this.o.stream);
+        return await retryTransient(
+          `stream ${this.o.stream}`,
+          () => jsm.streams.info(this.o.stream),
+          say,
+        );
       } catch (e) {
         if (!isNotFound(e)) throw e;
       }
@@ -321,7 +341,11 @@ export class NatsDetector {
   }
 
   private async readCheckpoint(part: Partition): Promise<Checkpoint | undefined> {
-    const entry = await this.kv.get(part.key);
+    const entry = await retryTransient(
+      `checkpoint ${part.key}`,
+      () => this.kv.get(part.key),
+      this.o.onWarning,
+    );
     if (entry?.operation !== "PUT" || entry.value.length === 0) return undefined;
     let cp: Checkpoint;
     try {
@@ -640,7 +664,11 @@ export async function startNatsDetector(options: NatsDetectorOptions): Promise<N
   const nc = await connectNats({ ...o, name: o.name ?? `kaudit-detector-${o.consumer}` });
   try {
     const bucket = o.checkpointBucket ?? `${o.stream}_checkpoints`;
-    const kv = await nc.jetstream().views.kv(bucket, { history: 1, replicas: o.replicas ?? 1 });
+    const kv = await retryTransient(
+      `checkpoint bucket ${bucket}`,
+      () => nc.jetstream().views.kv(bucket, { history: 1, replicas: o.replicas ?? 1 }),
+      o.onWarning,
+    );
     const d = new NatsDetector(o, nc, kv, plan);
     await d.start();
     return d;

@@ -5,7 +5,7 @@ import type { NatsConnection, StreamInfo } from "nats";
 import { FleetMetrics } from "./fleet-metrics";
 import { followerMetrics, problemText } from "./follow-input";
 import type { WatchMetrics } from "./metrics";
-import { connectNats, isNotFound, type NatsAccess } from "./nats-connect";
+import { connectNats, isNotFound, type NatsAccess, retryTransient } from "./nats-connect";
 
 /** The JetStream stream of a fleet, as the collector creates it when it is missing. */
 export interface FleetStreamSettings {
@@ -48,6 +48,7 @@ const NS = 1_000_000;
 export async function ensureFleetStream(
   nc: NatsConnection,
   settings: FleetStreamSettings = {},
+  say?: (message: string) => void,
 ): Promise<FleetStream> {
   const name = settings.stream ?? "KAUDIT";
   const prefix = settings.prefix ?? "audit";
@@ -56,9 +57,9 @@ export async function ensureFleetStream(
   if (!Number.isInteger(replicas) || replicas < 1 || replicas > 5) {
     throw new FleetStreamError(`replicas must be 1 to 5, got ${replicas}`);
   }
-  const jsm = await nc.jetstreamManager();
+  const jsm = await retryTransient("JetStream", () => nc.jetstreamManager(), say);
   try {
-    const info = await jsm.streams.info(name);
+    const info = await retryTransient(`stream ${name}`, () => jsm.streams.info(name), say);
     const stores = info.config.subjects ?? [];
     if (!stores.includes(subject) && !stores.includes(">")) {
       throw new FleetStreamError(
@@ -70,7 +71,7 @@ export async function ensureFleetStream(
     if (!isNotFound(e)) throw e;
   }
   const nats = await import("nats");
-  const info = await jsm.streams.add({
+  const config = {
     name,
     subjects: [subject],
     retention: nats.RetentionPolicy.Limits,
@@ -80,7 +81,8 @@ export async function ensureFleetStream(
     duplicate_window: (settings.duplicateWindowMs ?? 120_000) * NS,
     max_age: (settings.maxAgeMs ?? 24 * 3_600_000) * NS,
     max_bytes: settings.maxBytes ?? -1,
-  });
+  };
+  const info = await retryTransient(`stream ${name}`, () => jsm.streams.add(config), say);
   return { created: true, info };
 }
 
@@ -94,6 +96,8 @@ export interface NatsCollectorOptions extends NatsAccess, FleetStreamSettings {
   metrics?: WatchMetrics | undefined;
   /** Told about each publish that failed every retry (the collector tries it again). */
   onPublishError?: ((message: string) => void) | undefined;
+  /** Told when the JetStream API fails for a while at start (a NATS node or leader changing). */
+  onWarning?: ((message: string) => void) | undefined;
   /** Told about each line a follower could not read (counted as `unreadable_event`). */
   onProblem?: ((input: string, message: string) => void) | undefined;
 }
@@ -290,7 +294,7 @@ export async function startNatsCollector(options: NatsCollectorOptions): Promise
   }
   const nc = await connectNats({ ...options, name: options.name ?? "kaudit-collector" });
   try {
-    const stream = await ensureFleetStream(nc, options);
+    const stream = await ensureFleetStream(nc, options, options.onWarning);
     return new NatsCollector(options, stream);
   } finally {
     await nc.close();

@@ -178,6 +178,7 @@ export async function runCollector(ctx: CliContext, o: WatchConfig): Promise<num
       ...(maxBytes !== undefined ? { maxBytes } : {}),
       metrics,
       onPublishError: (m) => note(`publish failed, retrying: ${m}`),
+      onWarning: (m) => say(`warning: ${m}`),
       onProblem: (input, m) => note(`${input}: skipped: ${m}`),
     });
   } catch (e) {
