@@ -400,11 +400,6 @@ export class NatsDetector {
     for (const part of this.parts) this.loadRules(part, undefined, part.rules);
   }
 
-  /** Rules in each partition's set (the same for all): for the `kaudit_rules_loaded` gauge. */
-  ruleCount(): number {
-    return this.plan.user.length + this.plan.ip.length;
-  }
-
   private input(family: Family): WatchInput {
     const q = { items: [] as InputItem[], wake: [] as (() => void)[] };
     this.queues.set(family, q);
