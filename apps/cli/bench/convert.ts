@@ -5,7 +5,9 @@
  * line into 64 KB writes (timed in-process, without node start-up or building the events).
  * Two inputs, 100,000 lines each by default: legacy lines, and old JSON versions (v1alpha1
  * Metadata and v1beta1 RequestResponse lines with pod bodies) to be upgraded to v1.
- * Rounds alternate the two contestants; medians are reported.
+ * Rounds alternate the two contestants (BENCH_ROUNDS, default 5); the ratio is floor / convert of
+ * the medians, with the range of the per-round ratios, and the load average is printed with it
+ * (the machine these numbers come from is shared).
  *
  *   pnpm --filter kaudit bench            # BENCH_LINES=20000 for a quick look
  */
@@ -18,7 +20,7 @@ import { decodeEvent } from "@kaudit/api";
 import { formatLegacyLine } from "@kaudit/legacy";
 
 const LINES = Number(process.env.BENCH_LINES ?? 100_000);
-const ROUNDS = 3;
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fix = (name: string) =>
   fs.readFileSync(path.join(here, "../test/__fixtures__", name), "utf8");
@@ -73,6 +75,13 @@ function convert(file: string, out: string): number {
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
+const load = () =>
+  os
+    .loadavg()
+    .map((x) => x.toFixed(1))
+    .join(" ");
+
+console.log(`load average at start: ${load()} (${os.cpus().length} cores)`);
 
 for (const [name, text] of Object.entries(inputs)) {
   const file = path.join(tmp, "in.log");
@@ -87,8 +96,9 @@ for (const [name, text] of Object.entries(inputs)) {
     ours.push(convert(file, out));
   }
   const [o, b] = [median(ours), median(base)];
+  const ratios = ours.map((t, i) => (base[i] as number) / t).sort((x, y) => x - y);
   console.log(
-    `${name}, ${LINES} lines (${(text.length / 1e6).toFixed(1)} MB): kaudit convert ${o.toFixed(0)} ms (${(LINES / o).toFixed(0)}k lines/s), split + stringify ${b.toFixed(0)} ms, ratio ${(b / o).toFixed(2)}×`,
+    `${name}, ${LINES} lines (${(text.length / 1e6).toFixed(1)} MB): kaudit convert ${o.toFixed(0)} ms (${(LINES / o).toFixed(0)}k lines/s), split + stringify ${b.toFixed(0)} ms, ratio ${(b / o).toFixed(2)}× (rounds ${ratios[0]!.toFixed(2)}–${ratios[ratios.length - 1]!.toFixed(2)}), load average ${load()}`,
   );
 }
 fs.rmSync(tmp, { recursive: true, force: true });
