@@ -121,7 +121,9 @@ export class NatsReader extends SourceEmitter implements AsyncIterable<NatsEvent
     const out: ConsumerMessages[] = [];
     for (const name of names) {
       const c = await js.consumers.get(o.stream, name);
-      out.push(await c.consume({ max_messages: o.batch ?? 256 }));
+      // Pulls expire after 5 s (nats.js: 30 s): one left with a consumer leader that died is
+      // noticed (missed heartbeats) and renewed in seconds.
+      out.push(await c.consume({ max_messages: o.batch ?? 256, expires: 5_000 }));
     }
     return out;
   }

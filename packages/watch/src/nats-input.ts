@@ -20,6 +20,9 @@ import { connectNats, isNotFound, type NatsAccess, retryTransient } from "./nats
 import type { AlertOutput } from "./output";
 import type { AlertEvaluator, InputItem, WatchInput } from "./watcher";
 
+/** How long one pull request waits at the server (see pump). */
+const PULL_EXPIRES = 5_000;
+
 /** Options of {@link startNatsDetector}. Durations are milliseconds. */
 export interface NatsDetectorOptions extends NatsAccess {
   /** The stream the collectors publish to. Default `KAUDIT`. */
@@ -435,7 +438,9 @@ export class NatsDetector {
       let why: string | undefined;
       try {
         const c = await js.consumers.get(this.o.stream, part.durable);
-        part.messages = await c.consume({ max_messages: limit });
+        // Pulls expire after 5 s (nats.js: 30 s), so a pull left with a consumer leader that died
+        // is noticed — missed heartbeats — and renewed in seconds rather than half a minute.
+        part.messages = await c.consume({ max_messages: limit, expires: PULL_EXPIRES });
         let next: number | undefined;
         for await (const m of part.messages) {
           if (this.stopped) break;
