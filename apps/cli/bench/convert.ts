@@ -45,7 +45,12 @@ const inputs = {
   ]),
 };
 
-function floor(file: string, events: unknown[], out: string): number {
+/** Splits `file` into lines and writes `lineOf(line, n)` + newline per line in 64 KB writes. */
+function splitAndWrite(
+  file: string,
+  out: string,
+  lineOf: (line: string, n: number) => string,
+): number {
   const t0 = performance.now();
   const split = fs.readFileSync(file, "utf8").split("\n");
   const fd = fs.openSync(out, "w");
@@ -53,7 +58,7 @@ function floor(file: string, events: unknown[], out: string): number {
   let n = 0;
   for (const l of split) {
     if (!l) continue;
-    chunk += `${JSON.stringify(events[n++ % events.length])}\n`;
+    chunk += `${lineOf(l, n++)}\n`;
     if (chunk.length >= 65536) {
       fs.writeSync(fd, chunk);
       chunk = "";
@@ -64,27 +69,18 @@ function floor(file: string, events: unknown[], out: string): number {
   return performance.now() - t0;
 }
 
+/** The issue's floor: a pre-built event per line, stringified. */
+function floor(file: string, events: unknown[], out: string): number {
+  return splitAndWrite(file, out, (_, n) => JSON.stringify(events[n % events.length]));
+}
+
 /**
  * For JSON input, a second floor: what any converter of JSON lines must at least do — split,
  * JSON.parse each line, JSON.stringify it into 64 KB writes (no validation, no upgrade, not kube's
  * bytes). The issue's floor above starts from events already built, so parsing is all ours.
  */
 function parsingFloor(file: string, out: string): number {
-  const t0 = performance.now();
-  const split = fs.readFileSync(file, "utf8").split("\n");
-  const fd = fs.openSync(out, "w");
-  let chunk = "";
-  for (const l of split) {
-    if (!l) continue;
-    chunk += `${JSON.stringify(JSON.parse(l))}\n`;
-    if (chunk.length >= 65536) {
-      fs.writeSync(fd, chunk);
-      chunk = "";
-    }
-  }
-  fs.writeSync(fd, chunk);
-  fs.closeSync(fd);
-  return performance.now() - t0;
+  return splitAndWrite(file, out, (l) => JSON.stringify(JSON.parse(l)));
 }
 
 function convert(file: string, out: string): number {

@@ -16,6 +16,23 @@ export function parseAddress(value: string, flag: string): { host: string; port:
   }
 }
 
+/**
+ * The flags both tiers and the single-machine watch check the same way: `--from` (start or end)
+ * and `--metrics-address`.
+ */
+export function commonFlags(o: WatchConfig): {
+  from: "start" | "end" | undefined;
+  metricsAt: { host: string; port: number } | undefined;
+} {
+  if (o.from !== undefined && o.from !== "start" && o.from !== "end") {
+    throw usage(`--from ${JSON.stringify(o.from)}: expected start or end`);
+  }
+  return {
+    from: o.from,
+    metricsAt: o.metricsAddress ? parseAddress(o.metricsAddress, "--metrics-address") : undefined,
+  };
+}
+
 /** A file's bytes, or an error naming the file and why. */
 export function readOrFail(path: string): Buffer {
   try {

@@ -12,7 +12,7 @@ import {
 } from "@kaudit/watch";
 import type { CliContext } from "../context";
 import { CliError, EXIT_OK, EXIT_USAGE, errnoText, fileError } from "../errors";
-import { listenFlags, parseAddress, positionFileFor, usage } from "./flags";
+import { commonFlags, listenFlags, positionFileFor, usage } from "./flags";
 
 /** The NATS settings shared by both tiers, checked. */
 export interface FleetFlags {
@@ -147,13 +147,8 @@ export async function runCollector(ctx: CliContext, o: WatchConfig): Promise<num
   if (follow.length === 0 && !o.listen) {
     throw usage("nothing to read: give --follow PATH and/or --listen HOST:PORT");
   }
-  if (o.from !== undefined && o.from !== "start" && o.from !== "end") {
-    throw usage(`--from ${JSON.stringify(o.from)}: expected start or end`);
-  }
+  const { metricsAt } = commonFlags(o);
   const listen = listenFlags(o);
-  const metricsAt = o.metricsAddress
-    ? parseAddress(o.metricsAddress, "--metrics-address")
-    : undefined;
   const maxBytes = byteSize(o.natsMaxBytes, "--nats-max-bytes");
 
   const metrics = createWatchMetrics();

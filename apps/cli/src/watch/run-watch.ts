@@ -21,7 +21,7 @@ import {
 } from "@kaudit/watch";
 import type { CliContext } from "../context";
 import { CliError, EXIT_OK, EXIT_USAGE, errnoText, fileError } from "../errors";
-import { listenFlags, parseAddress, positionFileFor, usage } from "./flags";
+import { commonFlags, listenFlags, positionFileFor, usage } from "./flags";
 import { detectorFlags, fleetFlags, runCollector } from "./run-fleet";
 
 /** Options of `kaudit watch`: the flags, which win over a `--config` file's settings. */
@@ -97,13 +97,8 @@ export async function runWatch(ctx: CliContext, options: WatchOptions): Promise<
       "nothing to read: give --follow PATH and/or --listen HOST:PORT (or --from-nats URL)",
     );
   }
-  if (o.from !== undefined && o.from !== "start" && o.from !== "end") {
-    throw usage(`--from ${JSON.stringify(o.from)}: expected start or end`);
-  }
+  const { metricsAt } = commonFlags(o);
   const listen = listenFlags(o);
-  const metricsAt = o.metricsAddress
-    ? parseAddress(o.metricsAddress, "--metrics-address")
-    : undefined;
   const ruleFiles = o.rules ?? [];
   let rules: RuleSet;
   try {
