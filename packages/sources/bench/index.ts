@@ -1,59 +1,25 @@
 // readEvents on JSON lines against the floor: the same file split into lines and JSON.parse'd.
 // Same run, alternating, best of ROUNDS; prints the ratio (events/s of readEvents ÷ the floor's).
-import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { readEvents } from "../src/index";
+import { corpusLines, splitParse, writeCorpusLog } from "./corpus-log";
 
 const SIZE = Number(process.env.BENCH_BYTES ?? 64e6);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
-const corpus = fileURLToPath(new URL("../__fixtures__/events/", import.meta.url));
 // BENCH_DATA=audit2rbac: the demo log rewritten from v1beta1 (every event needs upgrading);
 // default: rbac-tool's events as kube-apiserver writes v1 today (Metadata and RequestResponse).
 const source =
   process.env.BENCH_DATA === "audit2rbac"
     ? ["audit2rbac-demo.v1.jsonl"]
     : ["rbac-tool-auditgen-01.v1.jsonl", "rbac-tool-auditgen-02.v1.jsonl"];
-const lines = source
-  .flatMap((f) => readFileSync(join(corpus, f), "utf8").split("\n"))
-  .filter((l) => l.trim() !== "");
 
 const dir = mkdtempSync(join(tmpdir(), "kaudit-sources-bench-"));
 const file = join(dir, "audit.log");
-const parts: string[] = [];
-let bytes = 0;
-let n = 0;
-while (bytes < SIZE) {
-  // Distinct auditIDs, as in a real log.
-  const line = lines[n % lines.length]!.replace(/"auditID":"[^"]*"/, `"auditID":"id-${n}"`);
-  parts.push(line);
-  bytes += line.length + 1;
-  n++;
-}
-writeFileSync(file, `${parts.join("\n")}\n`);
-parts.length = 0;
-
-async function floor(): Promise<number> {
-  let count = 0;
-  let rest = "";
-  for await (const chunk of createReadStream(file, {
-    encoding: "utf8",
-    highWaterMark: 256 * 1024,
-  })) {
-    const text = rest + (chunk as string);
-    const ls = text.split("\n");
-    rest = ls.pop()!;
-    for (const l of ls) {
-      if (l !== "") {
-        JSON.parse(l);
-        count++;
-      }
-    }
-  }
-  return count;
-}
+const { n, bytes } = writeCorpusLog(file, SIZE, corpusLines(source));
+const floor = () => splitParse(file);
 
 async function reader(validate: boolean, keepBodyText = true): Promise<number> {
   let count = 0;

@@ -4,58 +4,26 @@
 // - the receiver vs a bare node:https server (same TLS and client certificate) that only
 //   JSON.parses each body and answers 200; EventLists of 400 events are posted by a client in
 //   a worker thread, 8 requests at a time over keep-alive connections.
-import { createReadStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import https from "node:https";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { createTestPki } from "../../sinks/src/testing/pki";
 import { createWebhookReceiver, followLog } from "../src/index";
+import { corpusLines, splitParse, writeCorpusLog } from "./corpus-log";
 
 const SIZE = Number(process.env.BENCH_BYTES ?? 32e6);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const EVENTS = Number(process.env.BENCH_EVENTS ?? 200_000);
 
-const corpus = fileURLToPath(new URL("../__fixtures__/events/", import.meta.url));
-const lines = ["rbac-tool-auditgen-01.v1.jsonl", "rbac-tool-auditgen-02.v1.jsonl"]
-  .flatMap((f) => readFileSync(join(corpus, f), "utf8").split("\n"))
-  .filter((l) => l.trim() !== "");
+const lines = corpusLines(["rbac-tool-auditgen-01.v1.jsonl", "rbac-tool-auditgen-02.v1.jsonl"]);
 const dir = mkdtempSync(join(tmpdir(), "kaudit-sources-live-bench-"));
 
 // ---- followLog ---------------------------------------------------------------------------
 const file = join(dir, "audit.log");
-const parts: string[] = [];
-let bytes = 0;
-let n = 0;
-while (bytes < SIZE) {
-  const line = lines[n % lines.length]!.replace(/"auditID":"[^"]*"/, `"auditID":"id-${n}"`);
-  parts.push(line);
-  bytes += line.length + 1;
-  n++;
-}
-writeFileSync(file, `${parts.join("\n")}\n`);
-parts.length = 0;
-
-async function splitParse(): Promise<number> {
-  let count = 0;
-  let rest = "";
-  for await (const chunk of createReadStream(file, {
-    encoding: "utf8",
-    highWaterMark: 256 * 1024,
-  })) {
-    const ls = (rest + (chunk as string)).split("\n");
-    rest = ls.pop()!;
-    for (const l of ls) {
-      if (l !== "") {
-        JSON.parse(l);
-        count++;
-      }
-    }
-  }
-  return count;
-}
+const { n } = writeCorpusLog(file, SIZE, lines);
 
 async function follow(): Promise<number> {
   const f = followLog(file, { from: "start", positionFile: join(dir, "pos.json") });
@@ -90,10 +58,8 @@ async function race(
   );
 }
 
-await race(
-  `followLog (${(SIZE / 1e6).toFixed(0)} MB, ${n} events, position file)`,
-  follow,
-  splitParse,
+await race(`followLog (${(SIZE / 1e6).toFixed(0)} MB, ${n} events, position file)`, follow, () =>
+  splitParse(file),
 );
 
 // ---- receiver ----------------------------------------------------------------------------
