@@ -1,3 +1,4 @@
+import { parseTokenFile } from "@kaudit/sources";
 import { describe, expect, it } from "vitest";
 import {
   type AuthzAttributes,
@@ -5,28 +6,7 @@ import {
   createAuthorizer,
   forbiddenMessage,
   parseAbacFile,
-  parseTokenFile,
 } from "./auth";
-
-describe("parseTokenFile (kube-apiserver --token-auth-file)", () => {
-  it("reads token,user,uid and the quoted group list", () => {
-    const m = parseTokenFile('# comment\n\nt1,alice,u1,"g1,g2"\nt2,bob,u2\n');
-    expect(m.get("t1")).toEqual({ name: "alice", uid: "u1", groups: ["g1", "g2"] });
-    expect(m.get("t2")).toEqual({ name: "bob", uid: "u2" });
-  });
-  it.each([
-    ["too few columns", "t1,alice\n", "tokens.csv:1: token file must have at least 3 columns"],
-    ["empty token", ",alice,u1\n", "tokens.csv:1:1: empty token"],
-    [
-      "unterminated quote",
-      'ok,a,b\nt1,alice,u1,"g1\n',
-      'tokens.csv:2: extraneous or missing " in quoted-field',
-    ],
-    ["duplicate", "t,a,1\nt,b,2\n", "tokens.csv:2: duplicate token"],
-  ])("%s → error naming file:line", (_n, text, msg) => {
-    expect(() => parseTokenFile(text, "tokens.csv")).toThrow(msg);
-  });
-});
 
 describe("authenticator", () => {
   const auth = createAuthenticator(parseTokenFile('tok,alice,u1,"devs"\n'), { anonymous: true });

@@ -1,6 +1,6 @@
-import { readFileSync } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { KauditError, type UserAttributes } from "@kaudit/api";
+import type { TokenUser } from "@kaudit/sources";
 import { nameErrors } from "./store";
 
 /** A configuration file the demo cannot use; the message names `file:line`. */
@@ -19,78 +19,11 @@ export const ANONYMOUS = "system:anonymous";
 /** kube's `user.SystemPrivilegedGroup`. */
 export const MASTERS = "system:masters";
 
-/** Splits one CSV record (RFC 4180 quoting, as Go's encoding/csv reads it). */
-function csvFields(line: string, where: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  for (;;) {
-    let field = "";
-    if (line[i] === '"') {
-      i++;
-      for (;;) {
-        if (i >= line.length)
-          throw new DemoConfigError(`${where}: extraneous or missing " in quoted-field`);
-        const ch = line[i] as string;
-        if (ch === '"') {
-          if (line[i + 1] === '"') {
-            field += '"';
-            i += 2;
-            continue;
-          }
-          i++;
-          break;
-        }
-        field += ch;
-        i++;
-      }
-      if (i < line.length && line[i] !== ",")
-        throw new DemoConfigError(`${where}:${i + 1}: extraneous or missing " in quoted-field`);
-    } else {
-      while (i < line.length && line[i] !== ",") field += line[i++];
-    }
-    out.push(field);
-    if (i >= line.length) return out;
-    i++; // comma
-  }
-}
-
-/** One user of a static token file. */
-export interface TokenUser extends UserAttributes {
-  name: string;
-}
-
 /**
- * Parses kube-apiserver's `--token-auth-file` CSV: `token,user,uid[,"group1,group2"]`
- * (k8s.io/apiserver tokenfile). Lines starting with `#` and blank lines are skipped.
+ * One user of a static token file: `@kaudit/sources`' reader of kube's `--token-auth-file`
+ * (Go's CSV rules, kube's warnings for empty and repeated tokens) serves the demo too.
  */
-export function parseTokenFile(text: string, source = "token file"): Map<string, TokenUser> {
-  const tokens = new Map<string, TokenUser>();
-  text.split(/\r?\n/).forEach((line, idx) => {
-    const where = `${source}:${idx + 1}`;
-    if (line.trim() === "" || line.trimStart().startsWith("#")) return;
-    const rec = csvFields(line, where);
-    if (rec.length < 3)
-      throw new DemoConfigError(
-        `${where}: token file must have at least 3 columns (token, user name, user uid), found ${rec.length}`,
-      );
-    const token = (rec[0] as string).trim();
-    if (token === "") throw new DemoConfigError(`${where}:1: empty token`);
-    if (tokens.has(token)) throw new DemoConfigError(`${where}: duplicate token`);
-    const user: TokenUser = { name: (rec[1] as string).trim(), uid: (rec[2] as string).trim() };
-    if (rec.length >= 4 && (rec[3] as string).trim() !== "")
-      user.groups = (rec[3] as string)
-        .split(",")
-        .map((g) => g.trim())
-        .filter((g) => g !== "");
-    tokens.set(token, user);
-  });
-  return tokens;
-}
-
-/** Reads a token file from disk. */
-export function loadTokenFile(path: string): Map<string, TokenUser> {
-  return parseTokenFile(readFileSync(path, "utf8"), path);
-}
+export type { TokenUser } from "@kaudit/sources";
 
 /** Thrown by the authenticator: the middleware turns it into the 401 kube sends. */
 export class AuthenticationError extends KauditError {

@@ -12,7 +12,6 @@ export {
   createAuthorizer,
   DemoConfigError,
   parseAbacFile,
-  parseTokenFile,
 } from "./auth";
 /** Certificates and kubeconfigs. */
 export { generateMutualTLS, generateServingCert, kubeconfigYAML } from "./bootstrap";

@@ -13,6 +13,7 @@ import {
   type MetricsRegistry,
   type SinkReport,
 } from "@kaudit/sinks";
+import { parseTokenFile } from "@kaudit/sources";
 import { type ApiHandler, createApiHandler } from "./api-handler";
 import {
   createAuthenticator,
@@ -20,7 +21,6 @@ import {
   createRulesResolver,
   DemoConfigError,
   parseAbacFile,
-  parseTokenFile,
 } from "./auth";
 import { type DemoFiles, ensureDemoFiles, kubeconfigYAML } from "./bootstrap";
 import { SimpleRegistry } from "./metrics";
@@ -85,7 +85,9 @@ export async function startDemoServer(options: StartOptions = {}): Promise<DemoS
       throw new DemoConfigError(`--${flag} ${path}: ${(e as Error).message}`);
     }
   };
-  const tokens = parseTokenFile(readConfig("token-auth-file", files.tokenFile), files.tokenFile);
+  const tokens = parseTokenFile(readConfig("token-auth-file", files.tokenFile), files.tokenFile, {
+    onWarning: (m) => log(`warning: ${m}`),
+  });
   const abacFile = flags["authorization-policy-file"] as string;
   const abac = abacFile
     ? parseAbacFile(readConfig("authorization-policy-file", abacFile), abacFile)

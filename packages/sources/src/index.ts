@@ -60,8 +60,11 @@ export {
   type SourceStats,
 } from "./source-stats";
 export {
+  /** Reads and parses kube's static token CSV. */
+  loadTokenFile,
   /** Parses kube's static token CSV. */
   parseTokenFile,
+  type TokenFileOptions,
   type TokenUser,
 } from "./token-file";
 export {

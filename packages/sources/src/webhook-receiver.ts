@@ -28,6 +28,8 @@ export interface WebhookReceiverOptions {
   tls: { cert: string | Buffer; key: string | Buffer; clientCA?: string | Buffer };
   /** kube's static token CSV (`token,user,uid[,"groups"]`): `Authorization: Bearer` tokens accepted. */
   tokenFile?: string;
+  /** Called with what kube only warns about at start (an empty or repeated token in `tokenFile`). Default: ignored. */
+  onWarning?: (message: string) => void;
   /** With neither `clientCA` nor `tokenFile`, accept anyone who reaches the port. Default false (refused at start). */
   allowAnonymous?: boolean;
   /** User names (certificate CN or token user) allowed to post; others get 403. Default: every authenticated user. */
@@ -160,7 +162,7 @@ export class WebhookReceiver extends SourceEmitter implements AsyncIterable<Rece
   private readonly o: Required<
     Omit<
       WebhookReceiverOptions,
-      "tls" | "tokenFile" | "allowedUsers" | "onEvents" | "host" | "port"
+      "tls" | "tokenFile" | "onWarning" | "allowedUsers" | "onEvents" | "host" | "port"
     >
   >;
   private readonly tokens: Map<string, TokenUser> | undefined;
@@ -185,7 +187,10 @@ export class WebhookReceiver extends SourceEmitter implements AsyncIterable<Rece
         "tls.cert and tls.key are required",
       );
     this.certAuth = options.tls.clientCA !== undefined;
-    this.tokens = options.tokenFile === undefined ? undefined : loadTokenFile(options.tokenFile);
+    this.tokens =
+      options.tokenFile === undefined
+        ? undefined
+        : loadTokenFile(options.tokenFile, { onWarning: options.onWarning });
     if (!this.certAuth && !this.tokens && !options.allowAnonymous) {
       throw new SourceReadError(
         "option",

@@ -203,7 +203,9 @@ export async function runCollector(ctx: CliContext, o: WatchConfig): Promise<num
         host: listen.host,
         port: listen.port,
         tls: listen.tls,
-        ...(o.tokenAuthFile ? { tokenFile: o.tokenAuthFile } : {}),
+        ...(o.tokenAuthFile
+          ? { tokenFile: o.tokenAuthFile, onWarning: (m: string) => say(`warning: ${m}`) }
+          : {}),
         onEvents: collector.receive("webhook"),
       });
       receiverMetrics(receiver, metrics);

@@ -174,7 +174,9 @@ export async function runWatch(ctx: CliContext, options: WatchOptions): Promise<
         host: listen.host,
         port: listen.port,
         tls: listen.tls,
-        ...(o.tokenAuthFile ? { tokenFile: o.tokenAuthFile } : {}),
+        ...(o.tokenAuthFile
+          ? { tokenFile: o.tokenAuthFile, onWarning: (m: string) => say(`warning: ${m}`) }
+          : {}),
       });
     } catch (e) {
       await Promise.all(inputs.map((i) => i.stop()));
