@@ -362,6 +362,42 @@ describe("encodeEvent (single pass) writes what the field-by-field writer wrote"
     expect(mismatches.length).toBe(0);
   });
 
+  it("times: the last canonical times remembered do not leak into later events", () => {
+    // encodeEvent remembers the last two times it found canonical; whatever follows one must
+    // still be written as the reference writes it (null for empty, normalised when not canonical).
+    const t = "2026-11-22T10:04:05.123456Z";
+    const seq: unknown[] = [
+      t,
+      t,
+      "",
+      null,
+      undefined,
+      "2026-11-22T10:04:05.1Z",
+      t,
+      "1970-01-01T00:00:00.000000Z",
+      "",
+      "2026-11-22T11:04:05+01:00",
+      t,
+      "x".repeat(27),
+      42,
+      t,
+    ];
+    for (const a of seq)
+      for (const b of seq) {
+        const e = {
+          level: "Metadata",
+          auditID: "a",
+          stage: "RequestReceived",
+          requestURI: "/",
+          verb: "get",
+          user: {},
+          requestReceivedTimestamp: a,
+          stageTimestamp: b,
+        } as unknown as Event;
+        expect(outcome(() => encodeEvent(e))).toBe(outcome(() => encodeEventReference(e)));
+      }
+  });
+
   it("on every corpus event, decoded and re-built from JSON.parse (JS-built bodies)", () => {
     const dir = new URL("./__fixtures__/events/", import.meta.url);
     const files = [

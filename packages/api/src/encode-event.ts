@@ -223,13 +223,26 @@ function status(s: Status): string {
 
 const CANONICAL_MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 
+// The last two times found canonical. A request's events carry the same requestReceivedTimestamp
+// string at every stage (and RequestReceived's stageTimestamp is that string too), so most
+// checks are the comparison with the very same string, which costs a pointer comparison.
+let canonical1 = "1970-01-01T00:00:00.000000Z";
+let canonical2 = canonical1;
+
 /**
  * A MicroTime: a value already in kube's six-digit UTC form is written as is (digits and
  * separators: nothing to escape, nothing to parse); anything else is normalised first, and
  * null/empty is `null`.
  */
 function time(v: unknown): string {
-  if (typeof v === "string" && v.length === 27 && CANONICAL_MICRO_TIME.test(v)) return `"${v}"`;
+  if (typeof v === "string") {
+    if (v === canonical1 || v === canonical2) return `"${v}"`;
+    if (v.length === 27 && CANONICAL_MICRO_TIME.test(v)) {
+      canonical2 = canonical1;
+      canonical1 = v;
+      return `"${v}"`;
+    }
+  }
   const t = normalizeMicroTime(
     typeof v === "string" || v === null || v === undefined ? v : stringOf(v),
   );

@@ -67,6 +67,13 @@ export class AuditContext {
   private successNeverStatus = false;
   private pendingImpersonation: UserInfo | undefined;
   private receivedSent = false;
+  /**
+   * The response whose `Audit-Id` header is still to be set: the response hooks add it to the
+   * head when it is written, every other way out sets it first ({@link setAuditIdHeader}).
+   */
+  idHeaderTarget: ServerResponse | undefined;
+  /** The content type the handler gave writeHead in its headers object (see readHeadHeaders). */
+  headContentType: unknown;
   /** Milliseconds spent inside the response's write/end calls (the `response-write` layer). */
   writeMs = 0;
   /** Milliseconds spent per kube latency layer. */
@@ -136,6 +143,14 @@ export class AuditContext {
       attrs.verb === "list" ||
       attrs.verb === "watch";
     return event;
+  }
+
+  /** Sets the `Audit-Id` response header now, unless the response already has one. */
+  setAuditIdHeader(): void {
+    const res = this.idHeaderTarget;
+    if (res === undefined) return;
+    this.idHeaderTarget = undefined;
+    if (!res.headersSent && !res.hasHeader("audit-id")) res.setHeader("Audit-Id", this.auditID);
   }
 
   /** Turns auditing off for this request (level None). */
@@ -234,7 +249,7 @@ export class AuditContext {
     // reading the content type, which most Metadata requests then never need).
     const full = event.level === "RequestResponse" && !this.explicitResponse;
     if (!full && code < 300 && this.successNeverStatus) return;
-    if (!isJSONType(res.getHeader("content-type"))) return;
+    if (!isJSONType(res.getHeader("content-type") ?? this.headContentType)) return;
     this.resTap = responseBodyTap(full, this.core.maxBodyBytes);
   }
 

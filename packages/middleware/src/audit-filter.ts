@@ -86,7 +86,10 @@ export class AuditCore {
     const ctx = new AuditContext(this, req, receivedAt, id);
     ctx.attach();
     if (typeof target === "function") target(id);
-    else if (target && !target.hasHeader("audit-id")) target.setHeader("Audit-Id", id);
+    // Set when the response head is written (see setAuditIdHeader): a header set before the
+    // handler's writeHead(code, headers) sends Node down its slow path, which validates and
+    // copies every header of the response once more.
+    else if (target) ctx.idHeaderTarget = target;
     return ctx;
   }
 
@@ -145,6 +148,7 @@ export class AuditCore {
    */
   private internalError(ctx: AuditContext, ex: Exchange, what: string, audited = false): void {
     if (!audited) ctx.done = true;
+    ctx.setAuditIdHeader();
     const uri = requestURIOf((ex.req as { originalUrl?: string }).originalUrl ?? ex.req.url);
     ex.respond(
       500,
@@ -154,6 +158,7 @@ export class AuditCore {
   }
 
   private failedAuthentication(ctx: AuditContext, ex: Exchange, _err: unknown): void {
+    ctx.setAuditIdHeader();
     failedAuthentication(
       ctx,
       ex,
@@ -177,6 +182,7 @@ export class AuditCore {
     }
     if (decision.level === "None" || !levelAtLeast(decision.level, "Metadata")) {
       ctx.disable();
+      ctx.setAuditIdHeader();
       return ex.invoke();
     }
     ctx.init(decision, attrs, user);

@@ -69,6 +69,80 @@ describe("event fields (§6.2)", () => {
     expect(raw).toMatch(/\r\nAudit-Id: first\r\n/);
   });
 
+  // The header is added when the head is written (into a copy of a writeHead headers object
+  // when it is the response's only headers): every way a handler writes its head must end with
+  // exactly one Audit-Id, the handler's own where it sets one, and the other headers unchanged.
+  const FROZEN = Object.freeze({ "X-A": "1" });
+  const heads: [string, Handler, string | undefined, Record<string, string>][] = [
+    [
+      "writeHead(code, object)",
+      (_q, s) => s.writeHead(200, { "X-A": "1" }).end("ok"),
+      undefined,
+      { "x-a": "1" },
+    ],
+    [
+      "writeHead(code, reason, object)",
+      (_q, s) => s.writeHead(202, "Fine", { "X-A": "1" }).end(),
+      undefined,
+      { "x-a": "1" },
+    ],
+    ["writeHead(code) only", (_q, s) => s.writeHead(200).end("ok"), undefined, {}],
+    ["end() with implicit headers", (_q, s) => s.end("ok"), undefined, {}],
+    [
+      "setHeader then writeHead(object)",
+      (_q, s) => {
+        s.setHeader("X-B", "2");
+        s.writeHead(200, { "X-A": "1" }).end();
+      },
+      undefined,
+      { "x-a": "1", "x-b": "2" },
+    ],
+    [
+      "writeHead(code, flat array)",
+      (_q, s) => s.writeHead(200, ["X-A", "1"]).end(),
+      undefined,
+      { "x-a": "1" },
+    ],
+    [
+      "handler's AUDIT-ID in the writeHead object",
+      (_q, s) => s.writeHead(200, { "AUDIT-ID": "mine", "X-A": "1" }).end(),
+      "mine",
+      { "x-a": "1" },
+    ],
+    [
+      "handler's Audit-Id via setHeader",
+      (_q, s) => {
+        s.setHeader("Audit-Id", "mine");
+        s.end();
+      },
+      "mine",
+      {},
+    ],
+    [
+      "a shared, frozen headers object",
+      (_q, s) => s.writeHead(200, FROZEN).end(),
+      undefined,
+      { "x-a": "1" },
+    ],
+  ];
+  for (const [name, handler, own, others] of heads) {
+    it(`Audit-Id on the head: ${name}`, async () => {
+      const sink = new MemorySink();
+      const srv = await serve(handler, { sink });
+      const raw = await rawExchange(
+        srv.port,
+        "GET / HTTP/1.1\r\nHost: x\r\nAudit-ID: given\r\nConnection: close\r\n\r\n",
+      );
+      const head = raw.slice(0, raw.indexOf("\r\n\r\n"));
+      const ids = [...head.matchAll(/\r\naudit-id: ([^\r]*)/gi)].map((m) => m[1]);
+      expect(ids).toEqual([own ?? "given"]);
+      for (const [k, v] of Object.entries(others))
+        expect(head.toLowerCase()).toContain(`\r\n${k}: ${v}`);
+      expect(Object.keys(FROZEN)).toEqual(["X-A"]);
+      await sink.final("given");
+    });
+  }
+
   it("getAuditID works at level None too", async () => {
     let seen: string | undefined;
     const sink = new MemorySink();

@@ -1,10 +1,18 @@
 /**
  * MicroTime formatting for event timestamps, allocation-light because it runs on every stage of
- * every audited request: the `YYYY-MM-DDTHH:MM:SS.` prefix is cached per second.
+ * every audited request: the `YYYY-MM-DDTHH:MM:SS.` prefix is cached per second and the
+ * millisecond digits per millisecond, so a call is one lookup and one concatenation.
  */
 
 let cachedSecond = Number.NaN;
-let cachedPrefix = "";
+let secondPrefix = "";
+let cachedMilli = Number.NaN;
+let milliPrefix = "";
+
+/** "000".."999": the millisecond digits. */
+const DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0"));
+/** "000Z".."999Z": the microsecond digits and the zone. */
+const MICROS = DIGITS.map((d) => `${d}Z`);
 
 /**
  * Epoch milliseconds (fractional for µs) → `2026-11-22T10:04:05.123456Z`, UTC, exactly six
@@ -13,13 +21,17 @@ let cachedPrefix = "";
  */
 export function formatMicroTimeLocal(epochMs: number): string {
   const micros = Math.round(epochMs * 1000);
-  const second = Math.floor(micros / 1e6);
-  if (second !== cachedSecond) {
-    cachedSecond = second;
-    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  const milli = Math.floor(micros / 1000);
+  if (milli !== cachedMilli) {
+    const second = Math.floor(milli / 1000);
+    if (second !== cachedSecond) {
+      cachedSecond = second;
+      secondPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+    }
+    cachedMilli = milli;
+    milliPrefix = secondPrefix + DIGITS[milli - second * 1000];
   }
-  const frac = micros - second * 1e6;
-  return `${cachedPrefix}${String(frac).padStart(6, "0")}Z`;
+  return milliPrefix + MICROS[micros - milli * 1000];
 }
 
 /** The default clock: epoch milliseconds with sub-millisecond precision. */

@@ -16,10 +16,55 @@ interface ResponseHooks {
 }
 type HookedResponse = ServerResponse & { [RES_HOOKS]: ResponseHooks };
 
+/**
+ * Reads a writeHead headers object: false when it names `audit-id` (in any case); otherwise
+ * true, with its content type noted on the context (headers handed to writeHead as an object
+ * are not visible to getHeader afterwards).
+ */
+function readHeadHeaders(ctx: AuditContext, headers: Record<string, unknown>): boolean {
+  for (const k in headers) {
+    if (k.length === 8 && k.toLowerCase() === "audit-id") return false;
+    if (k.length === 12 && k.toLowerCase() === "content-type") ctx.headContentType = headers[k];
+  }
+  return true;
+}
+
+/**
+ * writeHead with the request's `Audit-Id` header added. When the response has no header set
+ * yet and the handler passes its headers as an object, the header goes into a copy of that
+ * object (first, where setHeader would have put it): Node then writes the head straight from
+ * the object. Otherwise it is set as a header before the handler's, so a handler's own
+ * `Audit-Id` wins either way, as it would over kube's.
+ */
+function writeHeadWithAuditId(res: HookedResponse, hooks: ResponseHooks, args: unknown[]) {
+  const ctx = hooks.ctx;
+  ctx.idHeaderTarget = undefined;
+  if (res.headersSent || res.hasHeader("audit-id")) return hooks.writeHead.apply(res, args);
+  const reason = args[1];
+  const hasReason = typeof reason === "string";
+  const obj = hasReason ? args[2] : reason;
+  if (
+    args.length <= (hasReason ? 3 : 2) &&
+    (obj === undefined || (typeof obj === "object" && obj !== null && !Array.isArray(obj))) &&
+    res.getHeaderNames().length === 0 &&
+    (obj === undefined || readHeadHeaders(ctx, obj as Record<string, unknown>))
+  ) {
+    const headers = { "Audit-Id": ctx.auditID, ...(obj as object | undefined) };
+    return hasReason
+      ? hooks.writeHead.call(res, args[0], reason, headers)
+      : hooks.writeHead.call(res, args[0], headers);
+  }
+  res.setHeader("Audit-Id", ctx.auditID);
+  return hooks.writeHead.apply(res, args);
+}
+
 // Module-level functions (no per-request closures): the state hangs off the response.
 function auditWriteHead(this: HookedResponse, code?: unknown) {
   const hooks = this[RES_HOOKS];
   hooks.ctx.onStatus(typeof code === "number" ? code : this.statusCode);
+  if (hooks.ctx.idHeaderTarget !== undefined)
+    // biome-ignore lint/complexity/noArguments: forwarding every argument unchanged
+    return writeHeadWithAuditId(this, hooks, Array.prototype.slice.call(arguments));
   // biome-ignore lint/complexity/noArguments: forwarding every argument unchanged
   return hooks.writeHead.apply(this, arguments as unknown as unknown[]);
 }
