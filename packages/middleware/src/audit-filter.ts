@@ -24,6 +24,8 @@ import { isThenable } from "./thenable";
 // authentication and impersonation in the places kube's handler chain puts them.
 
 const ATTR_CACHE_SIZE = 1024;
+/** Methods with a URL cache of their own (a client may send any token as a method). */
+const ATTR_CACHE_METHODS = 16;
 
 /** The one implementation behind withAudit, auditMiddleware and fastifyAudit. */
 export class AuditCore {
@@ -37,7 +39,7 @@ export class AuditCore {
   readonly strip: (obj: unknown) => unknown;
   private readonly options: AuditOptions;
   private readonly longRunning: (req: IncomingMessage, attrs: RequestAttributes) => boolean;
-  private readonly attrCache = new Map<string, RequestAttributes>();
+  private readonly attrCache = new Map<string, Map<string, RequestAttributes>>();
 
   constructor(options: AuditOptions & { sink: Sink; policy: PolicyEvaluator }) {
     this.options = options;
@@ -126,15 +128,18 @@ export class AuditCore {
     const url = (req as { originalUrl?: string }).originalUrl ?? req.url ?? "/";
     // RequestInfo depends only on the method and the URL, and clients repeat URLs (leases,
     // health checks, list/watch): resolve each once, keep a bounded number.
-    const key = `${method} ${url}`;
-    let base = this.attrCache.get(key);
+    // One map per method, so the URL string (whose hash V8 keeps) is the key as it came.
+    let byURL = this.attrCache.get(method);
+    if (byURL === undefined) {
+      byURL = new Map();
+      if (this.attrCache.size < ATTR_CACHE_METHODS) this.attrCache.set(method, byURL);
+    }
+    let base = byURL.get(url);
     if (base === undefined) {
       base = attributesFromRequest({ method, url });
       if (url.length <= 1024) {
-        if (this.attrCache.size >= ATTR_CACHE_SIZE) {
-          this.attrCache.delete(this.attrCache.keys().next().value as string);
-        }
-        this.attrCache.set(key, base);
+        if (byURL.size >= ATTR_CACHE_SIZE) byURL.delete(byURL.keys().next().value as string);
+        byURL.set(url, base);
       }
     }
     const attrs: RequestAttributes = { ...base };

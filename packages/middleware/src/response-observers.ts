@@ -23,48 +23,65 @@ type HookedResponse = ServerResponse & { [RES_HOOKS]: ResponseHooks };
  */
 function readHeadHeaders(ctx: AuditContext, headers: Record<string, unknown>): boolean {
   for (const k in headers) {
-    if (k.length === 8 && k.toLowerCase() === "audit-id") return false;
-    if (k.length === 12 && k.toLowerCase() === "content-type") ctx.headContentType = headers[k];
+    const n = k.length;
+    if (n === 8) {
+      if (k.toLowerCase() === "audit-id") return false;
+    } else if (
+      n === 12 &&
+      (k === "Content-Type" || k === "content-type" || k.toLowerCase() === "content-type")
+    ) {
+      ctx.headContentType = headers[k];
+    }
   }
   return true;
 }
 
 /**
- * writeHead with the request's `Audit-Id` header added. When the response has no header set
- * yet and the handler passes its headers as an object, the header goes into a copy of that
- * object (first, where setHeader would have put it): Node then writes the head straight from
- * the object. Otherwise it is set as a header before the handler's, so a handler's own
- * `Audit-Id` wins either way, as it would over kube's.
+ * The headers object to write the head with, the request's `Audit-Id` added: when the response
+ * has no header set yet and the handler passes its headers as an object (`fits`), a copy of that
+ * object with the header first, where setHeader would have put it — Node then writes the head
+ * straight from the object. Otherwise undefined, after setting the header with setHeader (before
+ * the handler's, so that a handler's own `Audit-Id` wins either way, as it would over kube's).
  */
-function writeHeadWithAuditId(res: HookedResponse, hooks: ResponseHooks, args: unknown[]) {
-  const ctx = hooks.ctx;
+function headersWithAuditId(
+  res: HookedResponse,
+  ctx: AuditContext,
+  obj: unknown,
+  fits: boolean,
+): object | undefined {
   ctx.idHeaderTarget = undefined;
-  if (res.headersSent || res.hasHeader("audit-id")) return hooks.writeHead.apply(res, args);
-  const reason = args[1];
-  const hasReason = typeof reason === "string";
-  const obj = hasReason ? args[2] : reason;
+  if (res.headersSent || res.hasHeader("audit-id")) return undefined;
   if (
-    args.length <= (hasReason ? 3 : 2) &&
+    fits &&
     (obj === undefined || (typeof obj === "object" && obj !== null && !Array.isArray(obj))) &&
     res.getHeaderNames().length === 0 &&
     (obj === undefined || readHeadHeaders(ctx, obj as Record<string, unknown>))
   ) {
-    const headers = { "Audit-Id": ctx.auditID, ...(obj as object | undefined) };
-    return hasReason
-      ? hooks.writeHead.call(res, args[0], reason, headers)
-      : hooks.writeHead.call(res, args[0], headers);
+    return { "Audit-Id": ctx.auditID, ...(obj as object | undefined) };
   }
   res.setHeader("Audit-Id", ctx.auditID);
-  return hooks.writeHead.apply(res, args);
+  return undefined;
 }
 
 // Module-level functions (no per-request closures): the state hangs off the response.
-function auditWriteHead(this: HookedResponse, code?: unknown) {
+function auditWriteHead(this: HookedResponse, code?: unknown, reason?: unknown, obj?: unknown) {
   const hooks = this[RES_HOOKS];
-  hooks.ctx.onStatus(typeof code === "number" ? code : this.statusCode);
-  if (hooks.ctx.idHeaderTarget !== undefined)
-    // biome-ignore lint/complexity/noArguments: forwarding every argument unchanged
-    return writeHeadWithAuditId(this, hooks, Array.prototype.slice.call(arguments));
+  const ctx = hooks.ctx;
+  ctx.onStatus(typeof code === "number" ? code : this.statusCode);
+  if (ctx.idHeaderTarget !== undefined) {
+    const hasReason = typeof reason === "string";
+    const headers = headersWithAuditId(
+      this,
+      ctx,
+      hasReason ? obj : reason,
+      arguments.length <= (hasReason ? 3 : 2),
+    );
+    if (headers !== undefined) {
+      return hasReason
+        ? hooks.writeHead.call(this, code, reason, headers)
+        : hooks.writeHead.call(this, code, headers);
+    }
+  }
   // biome-ignore lint/complexity/noArguments: forwarding every argument unchanged
   return hooks.writeHead.apply(this, arguments as unknown as unknown[]);
 }

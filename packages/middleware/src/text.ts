@@ -107,10 +107,18 @@ const USER_AGENT_LIMIT = 1024;
  * `...TRUNCATED` appended, as `LogRequestMetadata` does; a cut UTF-8 sequence becomes U+FFFD.
  */
 export function auditUserAgent(raw: string): string {
-  if (raw.length > USER_AGENT_LIMIT)
-    return `${bytesStringToUtf8(raw.slice(0, USER_AGENT_LIMIT))}...TRUNCATED`;
-  return bytesStringToUtf8(raw);
+  // Clients send the same agent request after request: the last one's answer is kept.
+  if (raw === lastAgent) return lastAgentText;
+  const text =
+    raw.length > USER_AGENT_LIMIT
+      ? `${bytesStringToUtf8(raw.slice(0, USER_AGENT_LIMIT))}...TRUNCATED`
+      : bytesStringToUtf8(raw);
+  lastAgent = raw;
+  lastAgentText = text;
+  return text;
 }
+let lastAgent = "";
+let lastAgentText = "";
 
 /** Go's `strconv.Quote` of a byte string given as latin1 (as `%#v` prints it). */
 export function goQuote(s: string): string {
