@@ -74,6 +74,7 @@ function auditWriteHead(this: HookedResponse, code?: unknown, reason?: unknown, 
       this,
       ctx,
       hasReason ? obj : reason,
+      // biome-ignore lint/complexity/noArguments: how many were passed, without copying them
       arguments.length <= (hasReason ? 3 : 2),
     );
     if (headers !== undefined) {
