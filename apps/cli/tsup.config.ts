@@ -1,7 +1,8 @@
 import { defineConfig } from "tsup";
 
 export default defineConfig({
-  entry: ["src/index.ts"],
+  // The convert worker is an entry of its own: worker threads start from a file.
+  entry: ["src/index.ts", "src/convert-worker.ts"],
   format: ["esm"],
   dts: false,
   sourcemap: true,

@@ -97,6 +97,12 @@ Example:
       "--strict",
       "stop at the first line that cannot be converted (and write nothing with -o)",
     )
+    .option(
+      "-j, --jobs <n>",
+      "worker threads converting pieces of large inputs (default: the cores, at most 4; 1: none); the output is the same",
+      positiveInt,
+    )
+    .addOption(new Option("--piece-bytes <n>").argParser(positiveInt).hideHelp())
     .addHelpText(
       "after",
       `
@@ -110,7 +116,13 @@ Examples:
     .action(
       async (
         files: string[],
-        opts: { to: "json" | "legacy"; output?: string; strict?: boolean },
+        opts: {
+          to: "json" | "legacy";
+          output?: string;
+          strict?: boolean;
+          jobs?: number;
+          pieceBytes?: number;
+        },
       ) => {
         const { runConvert } = await import("./cmd-convert");
         result.code = await runConvert(ctx, files.length ? files : ["-"], opts);

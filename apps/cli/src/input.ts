@@ -1,9 +1,12 @@
+import { Readable } from "node:stream";
 import type { Event } from "@kaudit/api";
 import {
   type EventSource,
   formatProblem,
   type Problem,
+  type ReadBytesOptions,
   type ReadEventsOptions,
+  type ReadResult,
   type RecordReader,
   readBytes,
   readEvents as readSource,
@@ -103,6 +106,16 @@ export async function* readEvents(
   }
 }
 
+/** A reader's batch as the CLI's records. */
+function toRecords(batch: ReadResult[]): (EventRecord | { problem: Problem })[] {
+  const out: (EventRecord | { problem: Problem })[] = new Array(batch.length);
+  for (let i = 0; i < batch.length; i++) {
+    const r = batch[i]!;
+    out[i] = "problem" in r ? r : { event: r.event, line: r.source.line, source: r.source };
+  }
+  return out;
+}
+
 /**
  * {@link readEvents} in arrays, one per chunk of input (see @kaudit/sources' `batches()`): the
  * same items in the same order, the empty-input problem included, without an `await` per event.
@@ -115,14 +128,7 @@ export async function* readEventBatches(
 ): AsyncGenerator<(EventRecord | { problem: Problem })[], void, undefined> {
   const reader = readSource(name, sourceOptions(name, options));
   try {
-    for await (const batch of reader.batches()) {
-      const out: (EventRecord | { problem: Problem })[] = new Array(batch.length);
-      for (let i = 0; i < batch.length; i++) {
-        const r = batch[i]!;
-        out[i] = "problem" in r ? r : { event: r.event, line: r.source.line, source: r.source };
-      }
-      yield out;
-    }
+    for await (const batch of reader.batches()) yield toRecords(batch);
   } catch (e) {
     throw cliErrorOf(e);
   }
@@ -137,6 +143,36 @@ export async function* readEventBatches(
       },
     ];
   }
+}
+
+/**
+ * {@link readEventBatches} over bytes of an input already read and gunzipped: `bytes` holds its
+ * lines from `firstLine` on (the rest of an input `kaudit convert --jobs` cut into pieces). The
+ * empty-input rule is left to the caller, who has seen the whole input; `counts` are the reader's.
+ */
+export function readEventBatchesOf(
+  name: string,
+  bytes: AsyncIterable<Buffer>,
+  firstLine: number,
+  options: InputOptions = {},
+): {
+  batches: AsyncIterable<(EventRecord | { problem: Problem })[]>;
+  counts: RecordReader["counts"];
+} {
+  const o = sourceOptions(name, options);
+  o.firstLine = firstLine;
+  o.decompress = false;
+  const reader = readSource(Readable.from(bytes, { objectMode: false }), o);
+  async function* batches(): AsyncGenerator<(EventRecord | { problem: Problem })[]> {
+    try {
+      for await (const batch of reader.batches()) {
+        yield toRecords(batch);
+      }
+    } catch (e) {
+      throw cliErrorOf(e);
+    }
+  }
+  return { batches: batches(), counts: reader.counts };
 }
 
 /**
@@ -171,11 +207,12 @@ export function readRecords(name: string, options: InputOptions = {}): RecordRea
  */
 export async function* readInputBytes(
   name: string,
-  options: { stdin?: NodeJS.ReadableStream } = {},
+  options: { stdin?: NodeJS.ReadableStream; onBytes?: (n: number) => void } = {},
 ): AsyncGenerator<Buffer, void, undefined> {
   try {
-    const o: { name: string; stdin?: NodeJS.ReadableStream } = { name: displayName(name) };
+    const o: ReadBytesOptions = { name: displayName(name) };
     if (options.stdin !== undefined) o.stdin = options.stdin;
+    if (options.onBytes !== undefined) o.onBytes = options.onBytes;
     yield* readBytes(name, o);
   } catch (e) {
     throw cliErrorOf(e);

@@ -10,15 +10,17 @@ export function displayName(name: string): string {
 
 /** Where a command writes its data: stdout, or a file written atomically. */
 export interface Output {
-  /** Writes text, waiting when the destination pushes back. */
-  write(text: string): Promise<void> | undefined;
+  /** Writes text (or UTF-8 bytes), waiting when the destination pushes back. */
+  write(text: string | Uint8Array): Promise<void> | undefined;
   /** Finishes: flushes and, for a file, renames the temporary file into place. */
   commit(): Promise<void>;
   /** Gives up: for a file, removes the temporary file so nothing half-written is left. */
   abort(): Promise<void>;
 }
 
-function writer(stream: NodeJS.WritableStream): (text: string) => Promise<void> | undefined {
+function writer(
+  stream: NodeJS.WritableStream,
+): (text: string | Uint8Array) => Promise<void> | undefined {
   let failed: unknown;
   stream.on("error", (e) => {
     failed = e;
@@ -84,7 +86,7 @@ export function openOutput(
     write: (text) => {
       try {
         const f = open();
-        const bytes = Buffer.from(text, "utf8");
+        const bytes = typeof text === "string" ? Buffer.from(text, "utf8") : text;
         // writeSync may write less than asked (a full disk, a signal): go on from where it stopped.
         for (let off = 0; off < bytes.length; ) off += writeSync(f, bytes, off);
       } catch (e) {

@@ -50,9 +50,12 @@ async function legacyEvents(lines: string[]): Promise<(Event | undefined)[]> {
 }
 
 /** convert's stdout lines and the line numbers of the problems it reported. */
-async function convert(file: string): Promise<{ lines: string[]; problemLines: number[] }> {
+async function convert(
+  file: string,
+  args: string[] = [],
+): Promise<{ lines: string[]; problemLines: number[] }> {
   const out = join(tmp, "out.jsonl");
-  const r = await kaudit(["convert", file, "-o", out]);
+  const r = await kaudit(["convert", ...args, file, "-o", out]);
   const text = await readFile(out, "utf8").catch(() => "");
   const problemLines = [...r.stderr.matchAll(/^[^\n]*?:(\d+):\d+: /gm)].map((m) => Number(m[1]));
   return { lines: text === "" ? [] : text.slice(0, -1).split("\n"), problemLines };
@@ -228,5 +231,13 @@ describe("kaudit convert --to json writes encodeEvent's bytes", () => {
       if (got.lines[i] !== want[i]) expect.fail(`output line ${i + 1} differs`);
     }
     expect([...new Set(got.problemLines)]).toEqual(refused);
+
+    // On worker threads, cut into ~1 KB pieces (problems fall on the pieces' edges): the same.
+    const parallel = await convert(file, ["--jobs", "2", "--piece-bytes", "1024"]);
+    expect(parallel.problemLines).toEqual(got.problemLines);
+    expect(parallel.lines.length).toBe(got.lines.length);
+    for (let i = 0; i < got.lines.length; i++) {
+      if (parallel.lines[i] !== got.lines[i]) expect.fail(`--jobs 2: output line ${i + 1} differs`);
+    }
   });
 });

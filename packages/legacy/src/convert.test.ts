@@ -471,8 +471,59 @@ describe("injection: values holding quotes, newlines and AUDIT: do not forge lin
 });
 
 describe("LegacyConverter", () => {
-  it("validates maxPending", () => {
+  it("validates maxPending and firstLine", () => {
     expect(() => new LegacyConverter({ maxPending: 0 })).toThrow(RangeError);
+    expect(() => new LegacyConverter({ firstLine: 0 })).toThrow(RangeError);
+    expect(() => new LegacyConverter({ firstLine: 1.5 })).toThrow(RangeError);
+  });
+
+  it("a piece cut where the converter is idle converts as in the whole input, line numbers included", () => {
+    // The 1.6 basic-audit corpus file: request and response lines, with other requests between.
+    const lines = [...fixture("basic-audit.k8s-1.6-docs.log"), "bad", req("x"), G5("g")];
+    const whole = new LegacyConverter();
+    const wholeOut: LegacyConversionResult[] = [];
+    // Idle points: after each line, whether a later piece could start there.
+    const idleAfter: boolean[] = [];
+    for (const l of lines) {
+      whole.push(l, wholeOut);
+      idleAfter.push(whole.idle);
+    }
+    whole.end(wholeOut);
+    const cuts = idleAfter.flatMap((idle, i) => (idle && i + 1 < lines.length ? [i + 1] : []));
+    expect(cuts.length).toBeGreaterThan(1);
+    // Not idle while a request waits for its response.
+    expect(idleAfter.every((x) => x)).toBe(false);
+    for (const cut of cuts) {
+      const out: LegacyConversionResult[] = [];
+      const a = new LegacyConverter();
+      for (const l of lines.slice(0, cut)) a.push(l, out);
+      a.end(out);
+      const b = new LegacyConverter({ firstLine: cut + 1 });
+      for (const l of lines.slice(cut)) b.push(l, out);
+      b.end(out);
+      expect(out).toEqual(wholeOut);
+    }
+    expect(errors(wholeOut).map((e) => e.line)).toEqual([lines.length - 2]);
+  });
+
+  it("push with a line number numbers from there (lines the caller skipped are counted)", () => {
+    const c = new LegacyConverter();
+    const out: LegacyConversionResult[] = [];
+    c.push(G5("g"), out, 3);
+    c.push("bad", out, 7);
+    c.push("bad", out);
+    c.push("bad", out, 2); // never back
+    expect(errors(out).map((e) => e.line)).toEqual([7, 8, 9]);
+  });
+
+  it("is not idle after an eviction (a late response line must still be explained)", () => {
+    const c = new LegacyConverter({ maxPending: 1 });
+    const out: LegacyConversionResult[] = [];
+    c.push(req("a"), out);
+    c.push(req("b"), out);
+    c.push(resp("b", 200), out);
+    expect(c.pendingRequests).toBe(0);
+    expect(c.idle).toBe(false);
   });
   it("counts pending requests and ignores pushes after end", () => {
     const c = new LegacyConverter();

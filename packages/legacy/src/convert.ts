@@ -53,6 +53,11 @@ export interface LegacyToEventsOptions {
    * RequestReceived) and an error says so. Default 10 000.
    */
   maxPending?: number;
+  /**
+   * The line number of the first line pushed (default 1): for converting a piece of a larger
+   * input that starts at that line, so that errors carry the larger input's line numbers.
+   */
+  firstLine?: number;
 }
 
 interface Pending {
@@ -230,6 +235,19 @@ export class LegacyConverter {
     if (!Number.isInteger(max) || max < 1)
       throw new RangeError(`maxPending must be a positive integer, got ${max}`);
     this.maxPending = max;
+    const first = options.firstLine ?? 1;
+    if (!Number.isInteger(first) || first < 1)
+      throw new RangeError(`firstLine must be a positive integer, got ${first}`);
+    this.lineNo = first - 1;
+  }
+
+  /**
+   * Whether nothing carries over to the next line: no request line waits for its response line
+   * and none was written early for lack of room (whose late response line gets its own error).
+   * A reader that cuts its input into pieces at such points converts each piece on its own.
+   */
+  get idle(): boolean {
+    return this.pendingCount === 0 && this.evicted.size === 0;
   }
 
   /** Whether a strict converter has stopped at an error (later pushes are ignored). */
@@ -256,9 +274,14 @@ export class LegacyConverter {
     if (this.strict) this.stopped = true;
   }
 
-  /** Converts the next line. Returns `false` once a strict converter has stopped. */
-  push(item: LegacyLineInput, out: LegacyConversionResult[]): boolean {
+  /**
+   * Converts the next line. Returns `false` once a strict converter has stopped. `line` is the
+   * line's number when the caller skips lines that are not legacy lines (default: the line after
+   * the last one pushed); it never goes back.
+   */
+  push(item: LegacyLineInput, out: LegacyConversionResult[], line?: number): boolean {
     if (this.stopped) return false;
+    if (line !== undefined && line > this.lineNo + 1) this.lineNo = line - 1;
     const lineNo = ++this.lineNo;
     if (typeof item !== "string") {
       const e = item?.error;

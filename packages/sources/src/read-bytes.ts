@@ -14,6 +14,11 @@ export interface ReadBytesOptions {
   stdin?: NodeJS.ReadableStream;
   /** How `input` is named in problems (default: the path, `<stdin>` for `-` and streams). */
   name?: string;
+  /**
+   * Gunzip an input that starts with gzip's magic bytes (default `true`); `false` for bytes
+   * already decompressed (a piece of an input cut by its reader, which sniffed the gzip itself).
+   */
+  decompress?: boolean;
 }
 
 const CHUNK = 256 * 1024;
@@ -103,7 +108,10 @@ export async function* readBytes(
         yield r.value;
       }
     }
-    if (!(first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b)) {
+    if (
+      options.decompress === false ||
+      !(first.length >= 2 && first[0] === 0x1f && first[1] === 0x8b)
+    ) {
       yield* rest();
       return;
     }

@@ -143,6 +143,19 @@ describe("a line decides only for itself (issue 12 item 5)", () => {
     ]);
   });
 
+  it("a legacy line taken into a cut-off JSON line's problem does not shift later legacy line numbers", async () => {
+    const g5 = readFileSync(fix("legacy/advanced-legacy.k8s-1.8-docs.log"), "utf8").split("\n")[0]!;
+    const text = [g5, '{"kind":"Event","auditID":', g5, "nope", "2017-09-05T06:08:19Z AUDIT: id=x"];
+    const r = await collect(stream(text.join("\n")));
+    expect(r.sources.map((s) => s.line)).toEqual([1]);
+    // Before: the converter counted only the lines pushed to it, and said 4 for line 5.
+    expect(r.problems.map((p) => [p.line, p.column])).toEqual([
+      [3, 14],
+      [4, 1],
+      [5, 32],
+    ]);
+  });
+
   it("a line cut off in the middle is one problem; the lines after it are read", async () => {
     const events = await corpusEvents();
     const lines = events.slice(0, 6).map((e) => JSON.stringify(e));
@@ -255,6 +268,13 @@ describe("gzip", () => {
     expect(r.events).toHaveLength(37);
   });
 
+  it("decompress: false reads gzip's magic bytes as text (bytes a reader already gunzipped)", async () => {
+    const gz = gzipSync(readFileSync(fix("events/audit2rbac-demo.v1.jsonl")));
+    const r = await collect(stream(gz, 100), { decompress: false });
+    expect(r.events).toEqual([]);
+    expect(r.problems[0]).toMatchObject({ line: 1, message: expect.stringMatching(/not UTF-8/) });
+  });
+
   it("truncated gzip data throws a SourceReadError of kind gzip", async () => {
     const gz = gzipSync(readFileSync(fix("events/audit2rbac-demo.v1.jsonl")));
     const err = await collect(stream(gz.subarray(0, gz.length - 20))).catch((e: unknown) => e);
@@ -339,6 +359,40 @@ describe("counters and options", () => {
 
   it("an unknown format is refused", () => {
     expect(() => readEvents("x", { format: "splunk" as never })).toThrow(/format must be one of/);
+  });
+
+  it("firstLine: a piece cut where openAtEnd is false reads as inside the whole input", async () => {
+    // Legacy basic-audit lines (request and response lines apart), JSON lines, broken lines, a
+    // pretty-printed EventList and a YAML document: every cut after a line is tried.
+    const basic = readFileSync(fix("legacy/basic-audit.k8s-1.6-docs.log"), "utf8").trim();
+    const json = readFileSync(fix("events/rbac-tool-auditgen-01.v1.jsonl"), "utf8").trim();
+    const events = await corpusEvents();
+    const pretty = JSON.stringify({ kind: "EventList", items: events.slice(0, 2) }, null, 2);
+    const { stringify } = await import("yaml");
+    const yaml = `---\n${stringify({ kind: "EventList", items: events.slice(2, 3) })}`;
+    const text = [basic, json, "nope", pretty, json, "{", yaml].join("\n");
+    const lines = text.split("\n");
+    const whole = await collect(stream(text, 4096));
+    expect(whole.problems.length).toBeGreaterThan(1);
+    let open = 0;
+    let cuts = 0;
+    for (let cut = 1; cut < lines.length; cut++) {
+      const a = await collect(stream(`${lines.slice(0, cut).join("\n")}\n`, 4096));
+      if (a.counts.openAtEnd) {
+        open++;
+        continue;
+      }
+      const b = await collect(stream(lines.slice(cut).join("\n"), 4096), { firstLine: cut + 1 });
+      cuts++;
+      expect(plain([...a.events, ...b.events])).toEqual(plain(whole.events));
+      expect([...a.sources, ...b.sources]).toEqual(whole.sources);
+      expect([...a.problems, ...b.problems]).toEqual(whole.problems);
+      expect(a.counts.lines + b.counts.lines).toBe(whole.counts.lines);
+    }
+    // Inside the basic-audit requests, the pretty document and the YAML one: open.
+    expect(open).toBeGreaterThan(10);
+    expect(cuts).toBeGreaterThan(5);
+    expect(() => readEvents("x", { firstLine: 0 })).toThrow(/firstLine must be a positive integer/);
   });
 
   it("emits end with the counts", async () => {

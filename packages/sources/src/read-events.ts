@@ -52,6 +52,12 @@ export interface ReadEventsOptions extends ReadBytesOptions {
   maxYamlBytes?: number;
   /** The deepest nesting of a YAML document. Default 1000. */
   maxYamlDepth?: number;
+  /**
+   * The line number of the input's first line (default 1), for reading a piece of a larger
+   * input cut after a newline: problems and sources then carry the larger input's line numbers.
+   * Whether the piece reads as it would inside the whole input: see {@link ReadCounts.openAtEnd}.
+   */
+  firstLine?: number;
 }
 
 /** The defaults of {@link ReadEventsOptions}' limits. */
@@ -74,6 +80,14 @@ export interface ReadCounts extends SourceStats {
   lines: number;
   /** Skipped records by reason. */
   skippedBy: Partial<Record<SkipReason, number>>;
+  /**
+   * Set when the input is read to its end: whether it ended inside something the lines after it
+   * could have continued — a multi-line JSON or YAML document, or legacy request lines waiting
+   * for their response line (which the reader then finishes as at any end of input). When false,
+   * the input read as one piece of a larger one (see {@link ReadEventsOptions.firstLine}) gave
+   * exactly what the whole input's reader gives for those lines.
+   */
+  openAtEnd: boolean;
 }
 
 /**
@@ -142,7 +156,11 @@ function elementLocator(
 }
 
 class Reader extends SourceEmitter {
-  readonly counts: ReadCounts = Object.assign(this.stats, { lines: 0, skippedBy: {} });
+  readonly counts: ReadCounts = Object.assign(this.stats, {
+    lines: 0,
+    skippedBy: {},
+    openAtEnd: false,
+  });
   private used = false;
   constructor(
     private readonly input: Input,
@@ -156,6 +174,14 @@ class Reader extends SourceEmitter {
         "option",
         inputName(input, options),
         `format must be one of auto, kube, legacy, gke, eks, aks; got ${JSON.stringify(f)}`,
+      );
+    }
+    const first = options.firstLine ?? 1;
+    if (!Number.isInteger(first) || first < 1) {
+      throw new SourceReadError(
+        "option",
+        inputName(input, options),
+        `firstLine must be a positive integer; got ${JSON.stringify(first)}`,
       );
     }
   }
@@ -542,11 +568,10 @@ class Reader extends SourceEmitter {
         return;
       }
       if (from === 0 && LEGACY_LINE.test(line)) {
-        if (legacy === undefined) {
-          legacy = new LegacyConverter({ strict: false });
-          for (let k = 1; k < n; k++) legacy.push("", legacyOut);
-        }
-        legacy.push(line, legacyOut);
+        legacy ??= new LegacyConverter({ strict: false, firstLine: n });
+        // Numbered by the reader: lines the converter never sees (JSON lines, lines inside a
+        // JSON document) are not pushed to it.
+        legacy.push(line, legacyOut, n);
         drainLegacy(n);
         return;
       }
@@ -576,8 +601,6 @@ class Reader extends SourceEmitter {
     };
 
     const readLine = (item: string | LineReadError, n: number): void => {
-      if (legacy !== undefined && (typeof item !== "string" || !LEGACY_LINE.test(item)))
-        legacy.push("", legacyOut);
       if (typeof item !== "string") {
         if (json !== undefined) {
           json.end();
@@ -619,7 +642,8 @@ class Reader extends SourceEmitter {
     const lines = splitLines(readBytes(this.input, o), {
       maxLineBytes: o.maxLineBytes ?? READ_LIMITS.maxLineBytes,
     });
-    let n = 0;
+    const before = (o.firstLine ?? 1) - 1;
+    let n = before;
     // Results are handed out once per chunk of lines (fewer generator hops than one per line);
     // the callers count them and stop a strict reader after its first problem.
     for await (const batch of lines[LINE_BATCHES]()) {
@@ -633,13 +657,14 @@ class Reader extends SourceEmitter {
           if (found) break;
         }
       }
-      counts.lines = n;
+      counts.lines = n - before;
       if (out.length > 0) {
         const results = out.slice();
         out.length = 0;
         yield results;
       }
     }
+    counts.openAtEnd = json !== undefined || yaml.active || (legacy !== undefined && !legacy.idle);
     if (json !== undefined) {
       json.end();
       readJsonDocItems();
