@@ -5,9 +5,13 @@
  * line into 64 KB writes (timed in-process, without node start-up or building the events).
  * Two inputs, 100,000 lines each by default: legacy lines, and old JSON versions (v1alpha1
  * Metadata and v1beta1 RequestResponse lines with pod bodies) to be upgraded to v1.
- * Rounds alternate the two contestants (BENCH_ROUNDS, default 5); the ratio is floor / convert of
- * the medians, with the range of the per-round ratios, and the load average is printed with it
- * (the machine these numbers come from is shared).
+ * kaudit runs twice per round: `--jobs 1` (the main thread alone, like the floor) and the default
+ * `--jobs` (worker threads: min(cores, 4)). Rounds alternate the contestants (BENCH_ROUNDS,
+ * default 5); each ratio is floor / convert of the medians (wall time), with the range of the
+ * per-round ratios. CPU time is measured too — the child's whole process (all its threads, from
+ * process.resourceUsage() at its exit) and the floor's — and printed per line with its ratio:
+ * the parallel run's wall-time ratio uses more than one core against a one-core floor, the CPU
+ * ratio says what it costs. The load average is printed with them (the machine is shared).
  *
  *   pnpm --filter kaudit bench            # BENCH_LINES=20000 for a quick look
  */
@@ -83,14 +87,37 @@ function parsingFloor(file: string, out: string): number {
   return splitAndWrite(file, out, (l) => JSON.stringify(JSON.parse(l)));
 }
 
-function convert(file: string, out: string): number {
+/** Writes the process's CPU time (µs, all threads) to fd 3 as it exits. */
+const CPU_REPORTER = `data:text/javascript,${encodeURIComponent(
+  'import { writeSync } from "node:fs"; process.on("exit", () => { const u = process.resourceUsage(); writeSync(3, String(u.userCPUTime + u.systemCPUTime)); });',
+)}`;
+
+interface Timed {
+  /** Wall time, ms. */
+  ms: number;
+  /** CPU time, ms (for kaudit: its whole process, worker threads included). */
+  cpu: number;
+}
+
+function convert(file: string, out: string, jobs: string[]): Timed {
   fs.rmSync(out, { force: true });
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [bin, "convert", "--to", "json", file, "-o", out], {
-    stdio: ["ignore", "ignore", "inherit"],
-  });
+  const r = spawnSync(
+    process.execPath,
+    ["--import", CPU_REPORTER, bin, "convert", ...jobs, "--to", "json", file, "-o", out],
+    { stdio: ["ignore", "ignore", "inherit", "pipe"] },
+  );
+  const ms = performance.now() - t0;
   if (r.status !== 0) throw new Error(`kaudit convert exited ${r.status}`);
-  return performance.now() - t0;
+  return { ms, cpu: Number(String(r.output[3])) / 1000 };
+}
+
+/** Runs an in-process contestant, with its CPU time. */
+function inProcess(run: () => number): Timed {
+  const c0 = process.cpuUsage();
+  const ms = run();
+  const c = process.cpuUsage(c0);
+  return { ms, cpu: (c.user + c.system) / 1000 };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1] as number;
@@ -100,32 +127,48 @@ const load = () =>
     .map((x) => x.toFixed(1))
     .join(" ");
 
-console.log(`load average at start: ${load()} (${os.cpus().length} cores)`);
+const JOBS = Math.min(os.availableParallelism(), 4);
+console.log(
+  `load average at start: ${load()} (${os.cpus().length} cores); parallel = kaudit's default --jobs ${JOBS}`,
+);
+
+const us = (t: Timed[]) => (1000 * median(t.map((x) => x.cpu))) / LINES;
 
 for (const [name, text] of Object.entries(inputs)) {
   const file = path.join(tmp, "in.log");
   fs.writeFileSync(file, text);
   const out = path.join(tmp, "out.jsonl");
-  convert(file, out); // warm the file cache; its output gives the floor its events
+  convert(file, out, ["--jobs", "1"]); // warm the file cache; its output gives the floor its events
   const events = lines(fs.readFileSync(out, "utf8")).map((l) => JSON.parse(l) as unknown);
-  const ours: number[] = [];
-  const base: number[] = [];
-  const parsing: number[] = [];
+  const one: Timed[] = [];
+  const par: Timed[] = [];
+  const base: Timed[] = [];
+  const parsing: Timed[] = [];
   const json = name.includes("JSON");
+  const floorOut = path.join(tmp, "floor.jsonl");
   for (let i = 0; i < ROUNDS; i++) {
-    base.push(floor(file, events, path.join(tmp, "floor.jsonl")));
-    ours.push(convert(file, out));
-    if (json) parsing.push(parsingFloor(file, path.join(tmp, "floor.jsonl")));
+    base.push(inProcess(() => floor(file, events, floorOut)));
+    one.push(convert(file, out, ["--jobs", "1"]));
+    par.push(convert(file, out, []));
+    if (json) parsing.push(inProcess(() => parsingFloor(file, floorOut)));
   }
-  const [o, b] = [median(ours), median(base)];
-  const ratios = ours.map((t, i) => (base[i] as number) / t).sort((x, y) => x - y);
+  const b = median(base.map((t) => t.ms));
+  const row = (label: string, ts: Timed[]) => {
+    const o = median(ts.map((t) => t.ms));
+    const ratios = ts.map((t, i) => base[i]!.ms / t.ms).sort((x, y) => x - y);
+    return `  ${label}: ${o.toFixed(0)} ms, ratio ${(b / o).toFixed(2)}× (rounds ${ratios[0]!.toFixed(2)}–${ratios[ratios.length - 1]!.toFixed(2)}); CPU ${us(ts).toFixed(1)} µs/line, CPU ratio ${(us(base) / us(ts)).toFixed(2)}×`;
+  };
   console.log(
-    `${name}, ${LINES} lines (${(text.length / 1e6).toFixed(1)} MB): kaudit convert ${o.toFixed(0)} ms (${(LINES / o).toFixed(0)}k lines/s), split + stringify ${b.toFixed(0)} ms, ratio ${(b / o).toFixed(2)}× (rounds ${ratios[0]!.toFixed(2)}–${ratios[ratios.length - 1]!.toFixed(2)}), load average ${load()}`,
+    `${name}, ${LINES} lines (${(text.length / 1e6).toFixed(1)} MB): split + stringify ${b.toFixed(0)} ms, CPU ${us(base).toFixed(1)} µs/line`,
   );
+  console.log(row("kaudit convert --jobs 1 (single thread)", one));
+  console.log(row(`kaudit convert (--jobs ${JOBS}: ${JOBS} workers + main thread)`, par));
+  console.log(`  load average ${load()}`);
   if (json) {
-    const pf = median(parsing);
+    const pf = median(parsing.map((t) => t.ms));
+    const o = median(one.map((t) => t.ms));
     console.log(
-      `${name}: split + JSON.parse + stringify ${pf.toFixed(0)} ms, kaudit convert at ${(pf / o).toFixed(2)}× of it (parsing alone takes the issue's floor from ${b.toFixed(0)} to ${pf.toFixed(0)} ms, ${(b / pf).toFixed(2)}×)`,
+      `  split + JSON.parse + stringify ${pf.toFixed(0)} ms: kaudit convert --jobs 1 at ${(pf / o).toFixed(2)}× of it (parsing alone takes the issue's floor from ${b.toFixed(0)} to ${pf.toFixed(0)} ms, ${(b / pf).toFixed(2)}×)`,
     );
   }
 }

@@ -6,8 +6,8 @@ import { convertInPieces, type ReadTotals } from "./convert-parallel";
 import { PiecePool } from "./convert-pool";
 import { CliError, EXIT_FINDINGS, EXIT_OK } from "./errors";
 import {
-  type EventRecord,
   type Problem,
+  type ReadResult,
   readEventBatches,
   readEventBatchesOf,
   readInputBytes,
@@ -96,7 +96,7 @@ class ConvertSink {
 /** Today's single-threaded conversion of read results, in order. */
 async function convertInOrder(
   name: string,
-  batches: AsyncIterable<(EventRecord | { problem: Problem })[]>,
+  batches: AsyncIterable<ReadResult[]>,
   to: "json" | "legacy",
   sink: ConvertSink,
 ): Promise<void> {
@@ -115,7 +115,7 @@ async function convertInOrder(
       } catch (e) {
         const stop = await sink.problem({
           file: displayName(name),
-          line: r.line || undefined,
+          line: r.source.line || undefined,
           message: (e as Error).message,
           severity: "error",
         });

@@ -17,7 +17,7 @@ import {
 import { CliError, EXIT_FINDINGS, EXIT_USAGE } from "./errors";
 import { displayName } from "./io";
 
-export { formatProblem, type Problem };
+export { formatProblem, type Problem, type ReadResult };
 
 /**
  * Every input is read by @kaudit/sources (one reader for every format: JSON lines of any audit
@@ -106,29 +106,21 @@ export async function* readEvents(
   }
 }
 
-/** A reader's batch as the CLI's records. */
-function toRecords(batch: ReadResult[]): (EventRecord | { problem: Problem })[] {
-  const out: (EventRecord | { problem: Problem })[] = new Array(batch.length);
-  for (let i = 0; i < batch.length; i++) {
-    const r = batch[i]!;
-    out[i] = "problem" in r ? r : { event: r.event, line: r.source.line, source: r.source };
-  }
-  return out;
-}
-
 /**
  * {@link readEvents} in arrays, one per chunk of input (see @kaudit/sources' `batches()`): the
  * same items in the same order, the empty-input problem included, without an `await` per event.
+ * The reader's own results (`{ event, source }`), not wrapped again: on `kaudit convert`'s path
+ * an object per event is measurable.
  *
  * @throws {CliError} exit 2 when the input cannot be opened, exit 1 for corrupt gzip data.
  */
 export async function* readEventBatches(
   name: string,
   options: InputOptions = {},
-): AsyncGenerator<(EventRecord | { problem: Problem })[], void, undefined> {
+): AsyncGenerator<ReadResult[], void, undefined> {
   const reader = readSource(name, sourceOptions(name, options));
   try {
-    for await (const batch of reader.batches()) yield toRecords(batch);
+    yield* reader.batches();
   } catch (e) {
     throw cliErrorOf(e);
   }
@@ -156,18 +148,16 @@ export function readEventBatchesOf(
   firstLine: number,
   options: InputOptions = {},
 ): {
-  batches: AsyncIterable<(EventRecord | { problem: Problem })[]>;
+  batches: AsyncIterable<ReadResult[]>;
   counts: RecordReader["counts"];
 } {
   const o = sourceOptions(name, options);
   o.firstLine = firstLine;
   o.decompress = false;
   const reader = readSource(Readable.from(bytes, { objectMode: false }), o);
-  async function* batches(): AsyncGenerator<(EventRecord | { problem: Problem })[]> {
+  async function* batches(): AsyncGenerator<ReadResult[]> {
     try {
-      for await (const batch of reader.batches()) {
-        yield toRecords(batch);
-      }
+      yield* reader.batches();
     } catch (e) {
       throw cliErrorOf(e);
     }
