@@ -27,9 +27,10 @@ export class PiecePool implements PieceConverter {
   constructor(size: number) {
     const url = new URL("./convert-worker.js", import.meta.url);
     for (let i = 0; i < size; i++) {
-      // A smaller young generation than V8's default for a worker: ~30 MB less RSS per worker
-      // (the 250 MB memory test holds the whole process, workers included, under 200 MB).
-      const worker = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+      // The young generation bounds a worker's RSS (test/memory.test.ts) and its GC time: at
+      // 8 MB (semi-spaces of ~3 MB) converting took twice the CPU of the main thread's 16 MB
+      // semi-spaces; at 32 MB it is within a few percent, for ~50 MB of RSS per worker.
+      const worker = new Worker(url, { resourceLimits: { maxYoungGenerationSizeMb: 32 } });
       const slot: Slot = { worker, waiting: new Map() };
       const failAll = (e: Error) => {
         for (const w of slot.waiting.values()) w.reject(e);
