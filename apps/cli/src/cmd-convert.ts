@@ -69,10 +69,10 @@ class ConvertSink {
     if (this.chunk.length >= 65536) await this.flush();
   }
 
-  /** Output lines already joined (~64 KB of a worker's). */
-  async text(text: string): Promise<void> {
+  /** Output lines already encoded (a worker's); the caller may reuse the bytes afterwards. */
+  async bytes(b: Uint8Array): Promise<void> {
     await this.flush();
-    const pending = this.out.write(text);
+    const pending = this.out.write(b);
     if (pending) await pending;
   }
 
@@ -168,7 +168,7 @@ export async function runConvert(
             },
           },
           {
-            write: (t) => sink.text(t),
+            write: (b) => sink.bytes(b),
             problem: (p) => sink.problem(p),
             wrote: (n) => {
               sink.events += n;

@@ -69,9 +69,12 @@ const NAME = "in.log";
 
 /** Replays a piece's parts into a run's output and problems. */
 function replay(r: PieceResult, run: Run, strict: boolean): boolean {
+  let from = 0;
   for (const p of r.parts) {
-    if (typeof p === "string") run.out = Buffer.concat([run.out, Buffer.from(p)]);
-    else {
+    if (typeof p === "number") {
+      run.out = Buffer.concat([run.out, r.out.subarray(from, p)]);
+      from = p;
+    } else {
       run.problems.push(p);
       if (strict) return true;
     }
@@ -109,8 +112,8 @@ async function inPieces(input: Buffer, pieceBytes: number, strict = false): Prom
       pool: () => pool,
     },
     {
-      write: async (t) => {
-        run.out = Buffer.concat([run.out, Buffer.from(t)]);
+      write: async (b) => {
+        run.out = Buffer.concat([run.out, b]);
       },
       problem: async (p) => {
         run.problems.push(p);

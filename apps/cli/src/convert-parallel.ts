@@ -28,8 +28,8 @@ export interface PiecesOptions {
 
 /** Where {@link convertInPieces} hands its output, strictly in input order. */
 export interface PiecesTarget {
-  /** Output lines (with their newlines). */
-  write(text: string): Promise<void>;
+  /** Output lines (UTF-8, with their newlines); the bytes are reused once this resolves. */
+  write(bytes: Uint8Array): Promise<void>;
   /** One problem; true when conversion must stop (--strict). */
   problem(p: Problem): Promise<boolean>;
   /** Events written. */
@@ -141,8 +141,9 @@ export async function convertInPieces(o: PiecesOptions, target: PiecesTarget): P
   };
   const it = o.bytes[Symbol.asyncIterator]();
   const held = new Pending();
-  /** Piece buffers back from the workers, for the next pieces. */
+  /** Piece and output buffers back from the workers, for the next pieces. */
   const free: ArrayBuffer[] = [];
+  const freeOut: ArrayBuffer[] = [];
   let line = 1;
   let ended = false;
   let pool: PieceConverter | undefined;
@@ -166,13 +167,17 @@ export async function convertInPieces(o: PiecesOptions, target: PiecesTarget): P
 
   /** Writes a piece's result; true when conversion stopped (--strict). */
   const take = async (res: PieceResult): Promise<boolean> => {
+    let from = 0;
     for (const p of res.parts) {
-      if (typeof p === "string") await target.write(p);
-      else if (await target.problem(p)) return true;
+      if (typeof p === "number") {
+        await target.write(res.out.subarray(from, p));
+        from = p;
+      } else if (await target.problem(p)) return true;
     }
     target.wrote(res.events);
     add(res);
     if (free.length < 16) free.push(res.bytes.buffer as ArrayBuffer);
+    if (freeOut.length < 16) freeOut.push(res.out.buffer as ArrayBuffer);
     return false;
   };
 
@@ -199,12 +204,14 @@ export async function convertInPieces(o: PiecesOptions, target: PiecesTarget): P
     pool ??= o.pool();
     const firstLine = line;
     line += countLines(bytes);
+    const out = freeOut.pop();
     const result = pool.convert({
       name: displayName(o.name),
       bytes,
       firstLine,
       to: o.to,
       strict: o.strict,
+      out: out === undefined ? undefined : new Uint8Array(out),
     });
     queue.push({ firstLine, last, result });
   };

@@ -3,6 +3,8 @@ import { encodeEvent } from "@kaudit/api";
 import { formatLegacyLine } from "@kaudit/legacy";
 import { type Problem, readEvents } from "@kaudit/sources";
 
+const utf8 = new TextEncoder();
+
 /** What {@link convertPiece} converts: whole lines of one input, from a given line on. */
 export interface PieceRequest {
   /** The input as shown in problems (`<stdin>` for `-`). */
@@ -14,19 +16,25 @@ export interface PieceRequest {
   to: "json" | "legacy";
   /** Stop at the first problem (the piece's parts then end with it). */
   strict: boolean;
+  /** Where to write the output (a buffer handed back by an earlier result; grown if too small). */
+  out?: Uint8Array | undefined;
 }
 
 /** What a piece converted to, in input order. */
 export interface PieceResult {
   /** The request's bytes, handed back (transferred to the worker and back, never copied). */
   bytes: Uint8Array;
+  /** The output: UTF-8 lines with their newlines, `out.length` bytes. */
+  out: Uint8Array;
   /**
-   * The output (lines with their newlines, ~64 KB per string) and the problems between them, in
-   * input order. Strings, not encoded bytes: on the main thread they are young objects of its
-   * heap, collected as it goes, where transferred ArrayBuffers piled up as external memory (its
-   * own heap barely allocates, so V8 collected them only every ~64 MB: +60 MB of RSS).
+   * The output and the problems between its lines, in input order: a number is the end (in
+   * `out`) of the bytes written since the previous number, a problem is reported after them.
+   * Bytes rather than strings: the main thread writes them as they are (no copy into it, no
+   * UTF-8 encoding there) and hands the buffer back for a later piece — new ArrayBuffers for
+   * every piece piled up there as external memory (its heap barely allocates, so V8 collected
+   * them only every ~64 MB), and strings cost a copy each way.
    */
-  parts: (string | Problem)[];
+  parts: (number | Problem)[];
   /** Events written into `parts`. */
   events: number;
   /** The reader's counts, for the empty-input rule over the whole input. */
@@ -55,13 +63,32 @@ export async function convertPiece(req: PieceRequest): Promise<PieceResult> {
     Readable.from([Buffer.from(b.buffer, b.byteOffset, b.byteLength)], { objectMode: false }),
     { name, validate: true, strict, firstLine: req.firstLine, decompress: false },
   );
-  const parts: (string | Problem)[] = [];
+  const parts: (number | Problem)[] = [];
+  let out = req.out ?? new Uint8Array(Math.max(65536, b.byteLength * 2));
+  let pos = 0;
   let text = "";
   let events = 0;
   let stop = false;
-  const problem = (p: Problem): void => {
-    if (text !== "") parts.push(text);
+  /** Encodes the lines gathered so far into `out` (growing it when full). */
+  const flush = (): void => {
+    if (text === "") return;
+    let rest = text;
+    for (;;) {
+      const r = utf8.encodeInto(rest, out.subarray(pos));
+      pos += r.written;
+      if (r.read === rest.length) break;
+      rest = rest.slice(r.read);
+      const grown = new Uint8Array(Math.max(out.length * 2, pos + rest.length * 3));
+      grown.set(out.subarray(0, pos));
+      out = grown;
+    }
     text = "";
+    const last = parts.length - 1;
+    if (last >= 0 && typeof parts[last] === "number") parts[last] = pos;
+    else parts.push(pos);
+  };
+  const problem = (p: Problem): void => {
+    flush();
     parts.push(p);
     if (strict) stop = true;
   };
@@ -86,19 +113,17 @@ export async function convertPiece(req: PieceRequest): Promise<PieceResult> {
       }
       events++;
       text += `${line}\n`;
-      // In ~64 KB parts: one string of the whole piece's output, flattened at once, went to
-      // V8's large-object space and doubled the worker's GC time.
-      if (text.length >= 65536) {
-        parts.push(text);
-        text = "";
-      }
+      // Encoded every ~64 KB: one string of the whole piece's output, flattened at once, went
+      // to V8's large-object space and doubled the worker's GC time.
+      if (text.length >= 65536) flush();
     }
     if (stop) break;
   }
-  if (text !== "") parts.push(text);
+  flush();
   const c = reader.counts;
   return {
     bytes: b,
+    out: out.subarray(0, pos),
     parts,
     events,
     read: c.read,

@@ -57,8 +57,8 @@ export class PiecePool implements PieceConverter {
   }
 
   /**
-   * Converts a piece on the least busy worker. Its bytes (a Uint8Array over a whole ArrayBuffer
-   * of its own) are transferred, not copied, and come back in the result.
+   * Converts a piece on the least busy worker. Its bytes and output buffer (Uint8Arrays over
+   * whole ArrayBuffers of their own) are transferred, not copied, and come back in the result.
    */
   convert(piece: PieceRequest): Promise<PieceResult> {
     let slot = this.slots[0]!;
@@ -66,9 +66,9 @@ export class PiecePool implements PieceConverter {
     const id = this.nextId++;
     const result = new Promise<PieceResult>((resolve, reject) => {
       slot.waiting.set(id, { resolve, reject });
-      slot.worker.postMessage({ id, piece } satisfies WorkerRequest, [
-        piece.bytes.buffer as ArrayBuffer,
-      ]);
+      const transfer = [piece.bytes.buffer as ArrayBuffer];
+      if (piece.out !== undefined) transfer.push(piece.out.buffer as ArrayBuffer);
+      slot.worker.postMessage({ id, piece } satisfies WorkerRequest, transfer);
     });
     // The caller may drop a piece's result unawaited (after --strict stopped, or when it reads
     // on in order from an earlier piece): its failure must not surface as an unhandled rejection.

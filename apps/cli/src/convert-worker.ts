@@ -1,7 +1,7 @@
 /**
  * The worker thread of `kaudit convert --jobs N`: converts the pieces the main thread sends
- * (convert-piece.ts) and sends back their output lines and problems (and the piece's bytes,
- * transferred back, not copied).
+ * (convert-piece.ts) and sends back their output bytes and problems (the output's buffer and the
+ * piece's own transferred, not copied, so that the main thread can reuse them).
  * An entry point of its own in the build (tsup.config.ts), started by convert-pool.ts.
  */
 import { parentPort } from "node:worker_threads";
@@ -25,6 +25,7 @@ if (port !== null) {
       (result) => {
         port.postMessage({ id: m.id, result } satisfies WorkerReply, [
           result.bytes.buffer as ArrayBuffer,
+          result.out.buffer as ArrayBuffer,
         ]);
       },
       (e: unknown) => {

@@ -10,7 +10,10 @@ export function displayName(name: string): string {
 
 /** Where a command writes its data: stdout, or a file written atomically. */
 export interface Output {
-  /** Writes text (or UTF-8 bytes), waiting when the destination pushes back. */
+  /**
+   * Writes text (or UTF-8 bytes, which the caller may reuse once this returns or resolves),
+   * waiting when the destination pushes back.
+   */
   write(text: string | Uint8Array): Promise<void> | undefined;
   /** Finishes: flushes and, for a file, renames the temporary file into place. */
   commit(): Promise<void>;
@@ -27,7 +30,8 @@ function writer(
   });
   return (text) => {
     if (failed) throw failed;
-    if (stream.write(text)) return undefined;
+    // A stream may hold on to what it was given: bytes are copied (the caller reuses them).
+    if (stream.write(typeof text === "string" ? text : Buffer.from(text))) return undefined;
     return new Promise<void>((resolve, reject) => {
       const onDrain = () => {
         stream.off("error", onError);
