@@ -43,6 +43,8 @@ const LATENCY_PREFIX = "apiserver.latency.k8s.io/";
 export class AuditContext {
   /** The request's audit ID (also set when the level is None). */
   readonly auditID: string;
+  /** Whether the middleware generated the ID (a UUID: ASCII) rather than reading it from the request. */
+  generatedID = false;
   /** Null until the policy was evaluated; undefined fields mean disabled. */
   event: Event | undefined;
   decision: PolicyDecision | undefined;
@@ -130,6 +132,7 @@ export class AuditContext {
       user,
       this.core.format(this.receivedAt),
       this.pendingAnnotations,
+      this.generatedID,
     );
     this.pendingAnnotations = undefined;
     this.event = event;
@@ -164,15 +167,15 @@ export class AuditContext {
     return (this.decision as PolicyDecision).omitStages.includes(stage);
   }
 
-  /** AuditContext.ProcessEventStage. */
-  emit(stage: Stage): boolean | Promise<boolean> {
+  /** AuditContext.ProcessEventStage; `now` (epoch ms) when the caller has just read the clock. */
+  emit(stage: Stage, now?: number): boolean | Promise<boolean> {
     const event = this.event;
     if (!event || this.omitted(stage)) return true;
     event.stage = stage;
     event.stageTimestamp =
       stage === "RequestReceived"
         ? event.requestReceivedTimestamp
-        : this.core.format(this.core.clock());
+        : this.core.format(now ?? this.core.clock());
     let result: boolean | Promise<boolean>;
     try {
       result = this.core.sink.processEvents(this.batch);
@@ -414,8 +417,7 @@ export class AuditContext {
       message: "unexpected EOF",
       code: this.codeWritten ?? 500,
     };
-    this.writeLatency(event);
-    this.emit("ResponseComplete");
+    this.emit("ResponseComplete", this.writeLatency(event));
     this.release();
   }
 
@@ -471,20 +473,22 @@ export class AuditContext {
       };
       if (this.longRunning) this.emit("ResponseStarted");
     }
-    this.writeLatency(event);
-    this.emit("ResponseComplete");
+    this.emit("ResponseComplete", this.writeLatency(event));
     this.release();
   }
 
-  private writeLatency(event: Event): void {
-    const total = this.core.clock() - this.receivedAt;
-    if (!(total > 500)) return;
+  /** The latency annotations of a request over 500 ms; returns the clock it read. */
+  private writeLatency(event: Event): number {
+    const now = this.core.clock();
+    const total = now - this.receivedAt;
+    if (!(total > 500)) return now;
     if (this.writeMs > 0) this.addLatency("response-write", this.writeMs);
     const l = this.latencies;
     if (l)
       for (const [layer, ms] of Object.entries(l))
         this.addAnnotationTo(event, LATENCY_PREFIX + layer, ms);
     this.addAnnotationTo(event, `${LATENCY_PREFIX}total`, total);
+    return now;
   }
 
   private addAnnotationTo(event: Event, key: string, ms: number): void {

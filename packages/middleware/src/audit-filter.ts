@@ -82,10 +82,13 @@ export class AuditCore {
     const existing = contextOf(req);
     if (existing) return existing;
     const receivedAt = this.clock();
-    let id = req.headers["audit-id"];
-    if (typeof id !== "string" || id === "") id = randomUUID();
-    else if (id.includes(",")) id = firstHeader(req, "audit-id") || randomUUID();
+    const given = req.headers["audit-id"];
+    let id = typeof given === "string" ? given : "";
+    if (id.includes(",")) id = firstHeader(req, "audit-id") ?? "";
+    const generated = id === "";
+    if (generated) id = randomUUID();
     const ctx = new AuditContext(this, req, receivedAt, id);
+    ctx.generatedID = generated;
     ctx.attach();
     if (typeof target === "function") target(id);
     // Set when the response head is written (see setAuditIdHeader): a header set before the

@@ -34,7 +34,10 @@ export function formatMicroTimeLocal(epochMs: number): string {
   return milliPrefix + MICROS[micros - milli * 1000];
 }
 
+// Read once: `performance.timeOrigin` is a getter that checks its receiver on every read.
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** The default clock: epoch milliseconds with sub-millisecond precision. */
 export function defaultClock(): number {
-  return performance.timeOrigin + performance.now();
+  return TIME_ORIGIN + performance.now();
 }

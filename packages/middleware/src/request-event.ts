@@ -38,7 +38,8 @@ function userInfoOf(u: UserAttributes): UserInfo {
 
 /**
  * `audit.NewEventFromRequest`: the RequestReceived event of a request. `auditID` is the header
- * value as Node gives it (latin1); the event holds the string Go would write for those bytes.
+ * value as Node gives it (latin1), or one the middleware generated (`generatedID`: ASCII, taken
+ * as is); the event holds the string Go would write for those bytes.
  */
 export function newEvent(
   req: IncomingMessage,
@@ -48,6 +49,7 @@ export function newEvent(
   user: UserAttributes | undefined,
   received: string,
   annotations: Record<string, string> | undefined,
+  generatedID = false,
 ): Event {
   const ips = sourceIPs(req);
   const ua = req.headers["user-agent"];
@@ -65,7 +67,7 @@ export function newEvent(
   // encoder writes kube's field order.
   return {
     level,
-    auditID: bytesStringToUtf8(auditID),
+    auditID: generatedID ? auditID : bytesStringToUtf8(auditID),
     stage: "RequestReceived",
     requestURI: requestURIOf((req as { originalUrl?: string }).originalUrl ?? req.url),
     verb: attrs.verb,
