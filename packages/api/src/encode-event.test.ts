@@ -398,6 +398,38 @@ describe("encodeEvent (single pass) writes what the field-by-field writer wrote"
       }
   });
 
+  it("audit IDs and URIs: the last one remembered does not leak into later events", () => {
+    // encodeEvent keeps the last audit ID's and URI's text (the stages of a request share them).
+    const values: unknown[] = [
+      "a",
+      "a",
+      "",
+      "<&>",
+      "<&>",
+      "\ud800x",
+      null,
+      undefined,
+      7,
+      "a",
+      "\u2028",
+      "",
+    ];
+    for (const id of values)
+      for (const uri of values) {
+        const e = {
+          level: "Metadata",
+          auditID: id,
+          stage: "ResponseComplete",
+          requestURI: uri,
+          verb: "get",
+          user: {},
+          requestReceivedTimestamp: "2026-11-22T10:04:05.123456Z",
+          stageTimestamp: null,
+        } as unknown as Event;
+        expect(outcome(() => encodeEvent(e))).toBe(outcome(() => encodeEventReference(e)));
+      }
+  });
+
   it("on every corpus event, decoded and re-built from JSON.parse (JS-built bodies)", () => {
     const dir = new URL("./__fixtures__/events/", import.meta.url);
     const files = [

@@ -31,6 +31,27 @@ function inner(v: unknown): string {
   return typeof v === "string" ? esc(v) : goJSONString(stringOf(v)).slice(1, -1);
 }
 
+/** One remembered string and its {@link inner} text. */
+interface Last {
+  value: string;
+  text: string;
+}
+
+/**
+ * {@link inner} for a field that is usually the same string as in the event before (the stages
+ * of one request share their audit ID and URI): the last one's text is kept.
+ */
+function innerLast(v: unknown, last: Last): string {
+  if (typeof v !== "string") return inner(v ?? "");
+  if (v === last.value) return last.text;
+  const text = esc(v);
+  last.value = v;
+  last.text = text;
+  return text;
+}
+const LAST_ID: Last = { value: "", text: "" };
+const LAST_URI: Last = { value: "", text: "" };
+
 // Most strings of an event repeat from request to request (user names, groups, user agents,
 // source IPs, resources, namespaces, annotation values): remember how they are written, so a
 // string seen before costs a hash lookup instead of a scan (a string that is the same object
@@ -301,7 +322,7 @@ function verb(v: unknown): string {
  * belongs is refused with an EncodeError.
  */
 export function eventMembers(e: Event): string {
-  let out = `"level":"${level(e.level)}","auditID":"${inner(e.auditID ?? "")}","stage":"${stage(e.stage)}","requestURI":"${inner(e.requestURI ?? "")}","verb":"${verb(e.verb)}","user":${userInfo(e.user)}`;
+  let out = `"level":"${level(e.level)}","auditID":"${innerLast(e.auditID, LAST_ID)}","stage":"${stage(e.stage)}","requestURI":"${innerLast(e.requestURI, LAST_URI)}","verb":"${verb(e.verb)}","user":${userInfo(e.user)}`;
   if (e.impersonatedUser) out += `,"impersonatedUser":${userInfo(e.impersonatedUser)}`;
   if (e.authenticationMetadata) {
     const c = e.authenticationMetadata.impersonationConstraint;
