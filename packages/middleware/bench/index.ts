@@ -106,10 +106,10 @@ const nullSink: Sink = {
  * line: with the null sink and the log sink in the same rounds it splits auditing's added CPU
  * into the middleware's own work, the encoding, and queueing + writing the lines.
  */
-let encodedBytes = 0;
+const encoded = { bytes: 0 };
 const encodeOnlySink: Sink = {
   processEvents: (events) => {
-    for (const e of events) encodedBytes += `${encodeEvent(e)}\n`.length;
+    for (const e of events) encoded.bytes += `${encodeEvent(e)}\n`.length;
     return true;
   },
   shutdown: async () => {},
@@ -426,7 +426,10 @@ async function addedOverFloor(
       round[k] = await cpuRound(ports[k] as number, post, seconds);
     }
     baseline.push(round.base as number);
-    for (const k of keys) (added[k] ??= []).push((round[k] as number) - (round.base as number));
+    for (const k of keys) {
+      added[k] ??= [];
+      added[k].push((round[k] as number) - (round.base as number));
+    }
   }
   const ours = added.audited as number[];
   const floors = added.floor as number[];
