@@ -225,7 +225,16 @@ export async function convertInPieces(o: PiecesOptions, target: PiecesTarget): P
 
   for (;;) {
     if (!ended && (pool !== undefined || held.length < o.startBytes)) {
-      const r = await it.next();
+      let r: IteratorResult<Buffer>;
+      try {
+        r = await it.next();
+      } catch (e) {
+        // A read error (a truncated gzip input) fails the command as with --jobs 1, after the
+        // pieces already cut are written (on stdout; with -o nothing is). The lines read since
+        // the last piece are not: --jobs 1 would have written those too.
+        while (queue.length > 0) if ((await handleOldest()) !== "next") break;
+        throw e;
+      }
       if (r.done) ended = true;
       else {
         held.push(r.value);

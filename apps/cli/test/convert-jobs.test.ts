@@ -121,6 +121,29 @@ describe("kaudit convert --jobs N: the output of --jobs 1", () => {
     expect(one.stderr).toMatch(/<stdin>:\d+:\d+: /);
   }, 60_000);
 
+  it("a truncated gzip input: the same error and exit code, nothing written with -o", async () => {
+    const gz = gzipSync(Buffer.from(await corpusMix()));
+    const cut = gz.subarray(0, Math.floor(gz.length * 0.7));
+    const one = await convert(["--jobs", "1", "-"], cut);
+    const two = await convert(["--jobs", "2", "--piece-bytes", "1000", "-"], cut);
+    expect(one.code).toBe(1);
+    expect(one.stderr).toMatch(/truncated gzip data/);
+    expect(one.out).toBeUndefined();
+    expect(two).toEqual(one);
+    // On stdout, what either writes before the error is a prefix of the whole input's output
+    // (--jobs 1 keeps up to 64 KB unwritten, --jobs 2 the lines read since its last piece).
+    const whole = await kaudit(["convert", "--jobs", "1", "-"], { stdin: gz });
+    const o1 = await kaudit(["convert", "--jobs", "1", "-"], { stdin: cut });
+    const o2 = await kaudit(["convert", "--jobs", "2", "--piece-bytes", "1000", "-"], {
+      stdin: cut,
+    });
+    expect(o2.code).toBe(o1.code);
+    expect(o2.stderr.split("\n").slice(-3)).toEqual(o1.stderr.split("\n").slice(-3));
+    expect(whole.stdout.startsWith(o1.stdout)).toBe(true);
+    expect(whole.stdout.startsWith(o2.stdout)).toBe(true);
+    expect(o2.stdout.length).toBeGreaterThan(0);
+  });
+
   it("an empty input is a problem either way", async () => {
     const file = join(tmp, "empty.log");
     await writeFile(file, "\n\n");
