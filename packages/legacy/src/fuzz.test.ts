@@ -1,7 +1,12 @@
-import type { Event } from "@kaudit/api";
+import { type Event, validateEvent } from "@kaudit/api";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { type LegacyConversionResult, legacyToEvents } from "./convert";
+import {
+  isConvertedEventValid,
+  type LegacyConversionResult,
+  LegacyConverter,
+  legacyToEvents,
+} from "./convert";
 import { LegacyParseError } from "./errors";
 import { formatLegacyLine } from "./format";
 import { goQuote, readGoQuoted } from "./go-quote";
@@ -242,5 +247,64 @@ describe("fuzz: parse never throws anything but LegacyParseError", () => {
       ),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("fuzz: isConvertedEventValid never passes an event validateEvent refuses", () => {
+  it("on formatted, mutated and re-timed lines of every generation", () => {
+    const G3 =
+      '2017-03-21T03:57:09Z AUDIT: id="a" ip="1" method="GET" user="u" groups="<none>" as="<self>" asgroups="<lookup>" namespace="<none>" uri="/api/v1/pods"';
+    const RESP = '2017-03-21T03:57:10Z AUDIT: id="a" response="200"';
+    // Times whose offset moves them out of the years 0000-9999, Go's zero time, ordinary ones.
+    const when = fc.constantFrom(
+      "0000-01-01T00:30:00+01:00",
+      "0000-01-01T00:00:00Z",
+      "0001-01-01T00:00:00Z",
+      "9999-12-31T23:30:00-01:00",
+      "9999-12-31T23:59:59.999999999Z",
+      "2017-09-05T06:08:19.885328047-04:00",
+    );
+    const stage = fc.constantFrom("ResponseComplete", "Panic", "Bogus", "", "requestreceived");
+    const retime = (line: string, t: string) => t + line.slice(line.indexOf(" "));
+    const line = fc.oneof(
+      fc
+        .tuple(eventArb, when, stage)
+        .map(([e, t, st]) =>
+          retime(formatLegacyLine(e), t).replace(/stage="[^"]*"/, `stage="${st}"`),
+        ),
+      fc.tuple(when, when).map(([a, b]) => [retime(G3, a), retime(RESP, b)].join("\n")),
+      fc
+        .tuple(eventArb, fc.array(fc.tuple(fc.nat(), fc.nat(3), text), { maxLength: 3 }))
+        .map(([e, edits]) => {
+          let l = formatLegacyLine(e);
+          for (const [at, del, ins] of edits) {
+            const i = at % (l.length + 1);
+            l = l.slice(0, i) + ins + l.slice(i + del);
+          }
+          return l;
+        }),
+    );
+    let passed = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 8 }), (lines) => {
+        const c = new LegacyConverter();
+        const out: LegacyConversionResult[] = [];
+        for (const l of lines.join("\n").split("\n")) c.push(l, out);
+        c.end(out);
+        for (const r of out) {
+          if (!("event" in r)) continue;
+          const quick = isConvertedEventValid(r.event);
+          const ok = validateEvent(r.event).ok;
+          if (quick && !ok) expect.fail(`passed but invalid: ${JSON.stringify(r.event)}`);
+          if (ok) passed++;
+          else refused++;
+        }
+      }),
+      { numRuns: 1500 },
+    );
+    // Both outcomes were common: the cases that matter were made.
+    expect(passed).toBeGreaterThan(500);
+    expect(refused).toBeGreaterThan(100);
   });
 });

@@ -1,5 +1,6 @@
 export {
   eventsToLegacy,
+  isConvertedEventValid,
   type LegacyConversionResult,
   LegacyConverter,
   type LegacyLineError,
