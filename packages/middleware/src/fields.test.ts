@@ -1,5 +1,5 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
-import { type Event, encodeEvent } from "@kaudit/api";
+import { type IncomingMessage, METHODS, type ServerResponse } from "node:http";
+import { attributesFromRequest, type Event, encodeEvent } from "@kaudit/api";
 import { afterEach, describe, expect, it } from "vitest";
 import type { AuditOptions } from "./index";
 import {
@@ -249,6 +249,22 @@ describe("event fields (§6.2)", () => {
           expect(e.objectRef).toEqual(c.objectRef);
         }
       });
+    }
+  });
+
+  it("RequestInfo cached per method and URL: one server, one URL, many methods (more than it caches)", async () => {
+    // The cache is keyed by method, then URL: the same URL under each method must give that
+    // method's verb, also for methods past the ones with a cache of their own.
+    const sink = new MemorySink();
+    const srv = await serve((_q, s) => s.end(), { sink });
+    const path = "/api/v1/namespaces/ns/pods/p";
+    const methods = ["GET", "DELETE", "PUT", "PATCH", "GET", "DELETE"];
+    for (const m of METHODS) if (m !== "CONNECT" && m !== "PRI") methods.push(m, "GET");
+    for (const method of methods) {
+      const r = await request(srv.port, { method, path });
+      const evs = await sink.final(r.headers["audit-id"] as string);
+      const want = attributesFromRequest({ method, url: path }).verb;
+      for (const e of evs) expect([method, e.verb]).toEqual([method, want]);
     }
   });
 
