@@ -400,29 +400,14 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
         return;
       }
     }
-    const backups = listBackups(this.file);
-    let found: Backup | undefined;
-    for (const b of backups) {
-      if (!b.gz && !ref.gz) {
-        // a plain backup is the renamed file itself: same inode
-        const st = statOrUndefined(b.path);
-        if (!st || st.ino !== ref.ino || st.dev !== ref.dev) continue;
-      }
-      // A saved .gz whose plain twin is still listed (compression was still writing it when the
-      // position was saved) is that twin: known by content, read from the same offset.
-      if (await sameContent(b.path, ref)) {
-        found = b;
-        break;
-      }
-    }
+    const found = await this.savedBackup(ref);
     let after = saved.after;
     if (found) {
-      const c = await this.openCursor(found.path, {
-        live: false,
-        offset: saved.offset,
-        rotatedAt: found.time,
-        fromStart: false,
-      });
+      const at = { live: false, offset: saved.offset, rotatedAt: found.time, fromStart: false };
+      // gzip'd (and removed) since it was matched: its .gz twin, as in pinNewer
+      const c =
+        (await this.openCursor(found.path, at)) ??
+        (found.gz ? undefined : await this.openCursor(`${found.path}.gz`, at));
       if (c) {
         this.files.push(c);
         this.stats.backupsRead++;
@@ -449,6 +434,29 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
     const handled = new Set<string>();
     if (found) handled.add(found.stem);
     await this.pinNewer(handled, after);
+  }
+
+  /**
+   * The backup that is the saved file: the renamed file (same inode and first bytes), or a `.gz`
+   * by its first bytes. A plain backup listed a moment ago may be gzip'd and gone by the time it is
+   * stat'ed or read: its .gz twin is then checked. (Missed, the file was found only as a "copy",
+   * not known as a backup, and read a second time from its start by pinNewer.)
+   */
+  private async savedBackup(ref: FileRef): Promise<Backup | undefined> {
+    for (const b of listBackups(this.file)) {
+      if (!b.gz) {
+        const st = statOrUndefined(b.path);
+        // a plain backup of a plain file is the renamed file itself: same inode
+        if (st && !ref.gz && (st.ino !== ref.ino || st.dev !== ref.dev)) continue;
+        // A saved .gz whose plain twin is still listed (compression was still writing it when
+        // the position was saved) is that twin: known by content, read from the same offset.
+        if (st && (await sameContent(b.path, ref))) return b;
+        if (statOrUndefined(b.path)) continue;
+      }
+      const gz = b.gz ? b.path : `${b.path}.gz`;
+      if (await sameContent(gz, ref)) return { ...b, path: gz, gz: true };
+    }
+    return undefined;
   }
 
   /** A file next to the followed one starting with `ref`'s bytes under another inode (a copytruncate copy). */
