@@ -362,6 +362,60 @@ describe("followLog: rotation", () => {
     },
   );
 
+  it("restart: the live file rotated between its check and its open is read from its backup", async () => {
+    const d = caseDir();
+    const file = path.join(d, "audit.log");
+    const positionFile = path.join(d, "audit.pos");
+    const lines = Array.from({ length: 30 }, (_, i) => line(`a-${i}`));
+    fs.writeFileSync(file, lines.join(""));
+    const st = fs.statSync(file);
+    const head = fs.readFileSync(file).subarray(0, FINGERPRINT_BYTES);
+    // acknowledged up to a-9 while the file was live
+    fs.writeFileSync(
+      positionFile,
+      JSON.stringify({
+        version: 1,
+        file: {
+          path: file,
+          dev: st.dev,
+          ino: st.ino,
+          fingerprint: hashBytes(head),
+          fingerprintBytes: head.length,
+          gz: false,
+        },
+        offset: lines.slice(0, 10).join("").length,
+        after: Date.UTC(2026, 10, 22, 10, 4, 5, 0),
+      }),
+    );
+    const backup = path.join(d, "audit-2026-11-22T10-04-05.123.log");
+    // The restart checks the live file (stat, first bytes) and then opens it by name: the
+    // rotation lands between the two.
+    let opens = 0;
+    const realOpen = fs.promises.open;
+    const spy = vi.spyOn(fs.promises, "open").mockImplementation(((p: fs.PathLike, ...rest: []) => {
+      if (p === file && ++opens === 2) {
+        fs.renameSync(file, backup);
+        fs.writeFileSync(file, line("b-0") + line("b-1"));
+      }
+      return realOpen(p, ...rest);
+    }) as typeof fs.promises.open);
+    try {
+      const f = followLog(file, { positionFile, pollInterval: 20 });
+      const c = collect(f);
+      await until(
+        () => c.ids.includes("b-1"),
+        5000,
+        () => `b-1, got ${c.ids.join(" ")}`,
+      );
+      await f.close();
+      await c.done;
+      expect(opens).toBeGreaterThanOrEqual(2);
+      expect(c.ids).toEqual([...lines.slice(10).map((_, i) => `a-${i + 10}`), "b-0", "b-1"]);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
   it("kill -9 of the follower ten times while the log rotates: nothing lost, duplicates within saveEvery per restart", async () => {
     const d = caseDir();
     const file = path.join(d, "audit.log");

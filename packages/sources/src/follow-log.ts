@@ -395,10 +395,13 @@ export class LogFollower extends SourceEmitter implements AsyncIterable<FollowIt
         offset: saved.offset,
         fromStart: false,
       });
-      if (c) {
+      // The path was checked before it was opened: a rotation in between opened the new file,
+      // and the saved one is then looked for among the backups like any rotated file.
+      if (c && c.ref.ino === ref.ino && c.ref.dev === ref.dev) {
         this.files.push(c);
         return;
       }
+      if (c) await this.release(c);
     }
     const found = await this.savedBackup(ref);
     let after = saved.after;
