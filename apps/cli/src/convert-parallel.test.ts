@@ -3,6 +3,7 @@ import { decodeEvent } from "@kaudit/api";
 import { formatLegacyLine } from "@kaudit/legacy";
 import type { Problem } from "@kaudit/sources";
 import { describe, expect, it } from "vitest";
+import { random } from "../test/random";
 import { convertInPieces, cutPoint, type PieceConverter } from "./convert-parallel";
 import { convertPiece, type PieceRequest, type PieceResult } from "./convert-piece";
 
@@ -14,17 +15,6 @@ import { convertPiece, type PieceRequest, type PieceResult } from "./convert-pie
 const fixture = (name: string) =>
   readFileSync(new URL(`../test/__fixtures__/${name}`, import.meta.url), "utf8");
 const lines = (text: string) => text.split("\n").filter((l) => l !== "");
-
-/** A small deterministic PRNG (mulberry32), so that the mixed inputs are the same every run. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const v1 = lines(fixture("audit2rbac-demo.v1.jsonl"));
 const legacy = v1.map((l) => formatLegacyLine(decodeEvent(l)));

@@ -1,4 +1,5 @@
 import { writeFileSync } from "node:fs";
+import { random } from "./random";
 
 /**
  * Rules for the fleet tests: a threshold keyed by the source IP (the ip family), one keyed by the
@@ -31,18 +32,6 @@ export const FLEET_RULES = `
   priority: NOTICE
   source: k8s_audit
 `;
-
-/** A seeded generator (mulberry32): the same events on every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const START = Date.UTC(2026, 10, 22, 8, 0, 0);
 

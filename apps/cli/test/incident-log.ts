@@ -1,5 +1,6 @@
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
+import { random } from "./random";
 
 /** What {@link writeIncidentLog} put into the log, for assertions. */
 export interface IncidentFacts {
@@ -43,17 +44,6 @@ const RESOURCES = [
 ] as const;
 const NAMESPACES = ["default", "kube-system", "team-a", "team-b"];
 const VERBS = ["get", "get", "get", "list", "list", "watch", "update", "patch", "create", "delete"];
-
-/** A small deterministic generator (mulberry32), so the same call writes the same log. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function micro(ms: number): string {
   const iso = new Date(Math.floor(ms)).toISOString();

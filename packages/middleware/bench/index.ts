@@ -513,9 +513,9 @@ async function main(): Promise<void> {
   console.log(
     `@kaudit/middleware bench — node ${process.version}, sink: ${ready.sink}, ${rounds}×${seconds}s rounds, 20 connections`,
   );
-  if (process.env.BENCH_ONLY === "goal4") {
-    // Only the issue-19 goal-4 rounds (with their breakdown), for a quicker run.
-    const m = await addedOverFloor(
+  // Issue 19 goal 4: Metadata and RequestResponse, each with its breakdown servers.
+  const goal4Rows = async () => ({
+    metadata: await addedOverFloor(
       "goal 4: Metadata, GET",
       {
         base: basePort,
@@ -527,8 +527,8 @@ async function main(): Promise<void> {
       false,
       rounds,
       seconds,
-    );
-    const f = await addedOverFloor(
+    ),
+    requestResponse: await addedOverFloor(
       "goal 4: RequestResponse, POST 4 KB",
       {
         base: basePort,
@@ -540,7 +540,11 @@ async function main(): Promise<void> {
       true,
       rounds,
       seconds,
-    );
+    ),
+  });
+  if (process.env.BENCH_ONLY === "goal4") {
+    // Only the issue-19 goal-4 rounds (with their breakdown), for a quicker run.
+    const { metadata: m, requestResponse: f } = await goal4Rows();
     worker.send("stop");
     await once(worker, "exit");
     rmSync(dir, { recursive: true, force: true });
@@ -599,32 +603,7 @@ async function main(): Promise<void> {
   const [f1, f2, r1, r2] = [f1r.ratio, f2r.ratio, r1r.ratio, r2r.ratio];
   const goal = (label: string, base: number, floor: number, audited: number, post: boolean) =>
     addedOverFloor(label, { base, floor, audited }, post, rounds, seconds);
-  const added1 = await addedOverFloor(
-    "goal 4: Metadata, GET",
-    {
-      base: basePort,
-      floor: floorMetaPort,
-      audited: metaPort,
-      nullSink: nullPort,
-      encodeOnly: encodeMetaPort,
-    },
-    false,
-    rounds,
-    seconds,
-  );
-  const added2 = await addedOverFloor(
-    "goal 4: RequestResponse, POST 4 KB",
-    {
-      base: basePort,
-      floor: floorFullPort,
-      audited: fullPort,
-      nullSink: nullFullPort,
-      encodeOnly: encodeFullPort,
-    },
-    true,
-    rounds,
-    seconds,
-  );
+  const { metadata: added1, requestResponse: added2 } = await goal4Rows();
   const added3 = await goal(
     "goal 4: RequestResponse, decoding handler",
     decodingPort,

@@ -6,6 +6,7 @@ import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { FINGERPRINT_BYTES, type FileRef, hashBytes, listBackups } from "./file-identity";
 import { type FollowItem, followLog, isOwnBackup, type LogFollower } from "./follow-log";
+import { writePositionFile } from "./position-file";
 
 let dir: string;
 beforeAll(() => {
@@ -22,6 +23,40 @@ function caseDir(): string {
 
 const line = (id: string) =>
   `${JSON.stringify({ kind: "Event", apiVersion: "audit.k8s.io/v1", level: "Metadata", auditID: id, stage: "ResponseComplete", requestURI: "/api", verb: "get", user: { username: "u" } })}\n`;
+
+/** The reference a follower holds to `file` as it is now (inode, first bytes). */
+function refOf(file: string): FileRef {
+  const st = fs.statSync(file);
+  const head = fs.readFileSync(file).subarray(0, FINGERPRINT_BYTES);
+  return {
+    path: file,
+    dev: st.dev,
+    ino: st.ino,
+    gz: false,
+    fingerprint: hashBytes(head),
+    fingerprintBytes: head.length,
+  };
+}
+
+/**
+ * A live log a-0…a-29 whose position file says a-9 was acknowledged, with `after` as saved, and
+ * the name its backup gets when it rotates: what a restart finds.
+ */
+function savedAfterTen(after: number) {
+  const d = caseDir();
+  const file = path.join(d, "audit.log");
+  const positionFile = path.join(d, "audit.pos");
+  const lines = Array.from({ length: 30 }, (_, i) => line(`a-${i}`));
+  fs.writeFileSync(file, lines.join(""));
+  writePositionFile(positionFile, {
+    version: 1,
+    file: refOf(file),
+    offset: lines.slice(0, 10).join("").length,
+    after,
+  });
+  const backup = path.join(d, "audit-2026-11-22T10-04-05.123.log");
+  return { file, positionFile, backup, rest: lines.slice(10).map((_, i) => `a-${i + 10}`) };
+}
 
 /** Pulls items from a follower in the background. */
 function collect(f: LogFollower) {
@@ -296,32 +331,11 @@ describe("followLog: rotation", () => {
   ] as const)(
     "restart: the saved file's backup gzip'd at touch %i (%s) is read once, from the saved offset",
     async (at, _moment) => {
-      const d = caseDir();
-      const file = path.join(d, "audit.log");
-      const positionFile = path.join(d, "audit.pos");
-      const lines = Array.from({ length: 30 }, (_, i) => line(`a-${i}`));
-      fs.writeFileSync(file, lines.join(""));
-      const st = fs.statSync(file);
-      const head = fs.readFileSync(file).subarray(0, FINGERPRINT_BYTES);
-      // acknowledged up to a-9, saved once the file had rotated: `after` is its rotation time (a
-      // save while it was live gives the last time it was seen there, earlier: the same happens)
-      fs.writeFileSync(
-        positionFile,
-        JSON.stringify({
-          version: 1,
-          file: {
-            path: file,
-            dev: st.dev,
-            ino: st.ino,
-            fingerprint: hashBytes(head),
-            fingerprintBytes: head.length,
-            gz: false,
-          },
-          offset: lines.slice(0, 10).join("").length,
-          after: Date.UTC(2026, 10, 22, 10, 4, 5, 123),
-        }),
+      // saved once the file had rotated: `after` is its rotation time (a save while it was live
+      // gives the last time it was seen there, earlier: the same happens)
+      const { file, positionFile, backup, rest } = savedAfterTen(
+        Date.UTC(2026, 10, 22, 10, 4, 5, 123),
       );
-      const backup = path.join(d, "audit-2026-11-22T10-04-05.123.log");
       fs.renameSync(file, backup);
       fs.writeFileSync(file, line("b-0") + line("b-1"));
       let touches = 0;
@@ -355,7 +369,7 @@ describe("followLog: rotation", () => {
         await f.close();
         await c.done;
         expect(touches).toBeGreaterThanOrEqual(at);
-        expect(c.ids).toEqual([...lines.slice(10).map((_, i) => `a-${i + 10}`), "b-0", "b-1"]);
+        expect(c.ids).toEqual([...rest, "b-0", "b-1"]);
       } finally {
         for (const s of spies) s.mockRestore();
       }
@@ -363,31 +377,8 @@ describe("followLog: rotation", () => {
   );
 
   it("restart: the live file rotated between its check and its open is read from its backup", async () => {
-    const d = caseDir();
-    const file = path.join(d, "audit.log");
-    const positionFile = path.join(d, "audit.pos");
-    const lines = Array.from({ length: 30 }, (_, i) => line(`a-${i}`));
-    fs.writeFileSync(file, lines.join(""));
-    const st = fs.statSync(file);
-    const head = fs.readFileSync(file).subarray(0, FINGERPRINT_BYTES);
-    // acknowledged up to a-9 while the file was live
-    fs.writeFileSync(
-      positionFile,
-      JSON.stringify({
-        version: 1,
-        file: {
-          path: file,
-          dev: st.dev,
-          ino: st.ino,
-          fingerprint: hashBytes(head),
-          fingerprintBytes: head.length,
-          gz: false,
-        },
-        offset: lines.slice(0, 10).join("").length,
-        after: Date.UTC(2026, 10, 22, 10, 4, 5, 0),
-      }),
-    );
-    const backup = path.join(d, "audit-2026-11-22T10-04-05.123.log");
+    // saved while the file was live
+    const { file, positionFile, backup, rest } = savedAfterTen(Date.UTC(2026, 10, 22, 10, 4, 5, 0));
     // The restart checks the live file (stat, first bytes) and then opens it by name: the
     // rotation lands between the two.
     let opens = 0;
@@ -410,7 +401,7 @@ describe("followLog: rotation", () => {
       await f.close();
       await c.done;
       expect(opens).toBeGreaterThanOrEqual(2);
-      expect(c.ids).toEqual([...lines.slice(10).map((_, i) => `a-${i + 10}`), "b-0", "b-1"]);
+      expect(c.ids).toEqual([...rest, "b-0", "b-1"]);
     } finally {
       spy.mockRestore();
     }
@@ -483,16 +474,7 @@ describe("isOwnBackup", () => {
     const d = caseDir();
     const file = path.join(d, "audit.log");
     fs.writeFileSync(file, Array.from({ length: 50 }, (_, i) => line(`own-${i}`)).join(""));
-    const st = fs.statSync(file);
-    const head = fs.readFileSync(file).subarray(0, FINGERPRINT_BYTES);
-    const own: FileRef = {
-      path: file,
-      dev: st.dev,
-      ino: st.ino,
-      gz: false,
-      fingerprint: hashBytes(head),
-      fingerprintBytes: head.length,
-    };
+    const own = refOf(file);
     const plain = path.join(d, "audit-2026-11-22T10-04-05.123.log");
     fs.renameSync(file, plain);
     const [listed] = listBackups(file);
