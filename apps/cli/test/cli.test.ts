@@ -197,6 +197,21 @@ describe("kaudit validate", () => {
     expect(lines).toHaveLength(2);
   });
 
+  // (the column is the member's, as for the log's other field errors)
+  it("refuses a timestamp that names no real time (30 February), where it is, as kube would", async () => {
+    const good = (await readFile(join(FIX, "rbac-tool-auditgen-01.v1.jsonl"), "utf8")).split(
+      "\n",
+    )[0]!;
+    const at = /"requestReceivedTimestamp":"([^"]+)"/.exec(good)!;
+    const bad = good.replace(at[1]!, "2017-02-30T10:00:00.000000Z");
+    await writeFile(join(tmp, "feb30.jsonl"), `${good}\n${bad}\n`);
+    const r = await kaudit(["validate", join(tmp, "feb30.jsonl")]);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trimEnd()).toBe(
+      `${join(tmp, "feb30.jsonl")}:2:${at.index + 1}: requestReceivedTimestamp: Invalid value: "2017-02-30T10:00:00.000000Z": day out of range`,
+    );
+  });
+
   it("reads gzip'd input whatever its name", async () => {
     const r = await kaudit(["validate", join(tmp, "log.txt")]);
     expect(r).toEqual({

@@ -362,6 +362,23 @@ describe("encodeEvent (single pass) writes what the field-by-field writer wrote"
     expect(mismatches.length).toBe(0);
   });
 
+  it("times: a time Go would not parse is written as given, never moved to another day", () => {
+    const e = {
+      level: "Metadata",
+      auditID: "a",
+      stage: "ResponseComplete",
+      requestURI: "/",
+      verb: "get",
+      user: {},
+      requestReceivedTimestamp: "2017-02-30T10:00:00Z",
+      stageTimestamp: "0017-06-01T12:00:00Z",
+    } as Event;
+    // (validateEvent refuses the first; the second, year 17, used to come out as 1917)
+    expect(encodeEvent(e)).toContain(
+      '"requestReceivedTimestamp":"2017-02-30T10:00:00Z","stageTimestamp":"0017-06-01T12:00:00.000000Z"',
+    );
+  });
+
   it("times: the last canonical times remembered do not leak into later events", () => {
     // encodeEvent remembers the last two times it found canonical; whatever follows one must
     // still be written as the reference writes it (null for empty, normalised when not canonical).

@@ -45,7 +45,13 @@ export {
   levelOrdinal,
   STAGES,
 } from "./levels";
-export { formatMicroTime, normalizeMicroTime, nowMicroTime, parseMicroTime } from "./micro-time";
+export {
+  formatMicroTime,
+  microTimeRangeError,
+  normalizeMicroTime,
+  nowMicroTime,
+  parseMicroTime,
+} from "./micro-time";
 export {
   attributesFromEvent,
   attributesFromRequest,

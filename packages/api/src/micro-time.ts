@@ -23,16 +23,83 @@ export function nowMicroTime(): MicroTime {
   return formatMicroTime(performance.timeOrigin + performance.now());
 }
 
+function daysIn(month: number, year: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/**
+ * Why Go's time.Parse refuses a time that has the RFC 3339 shape, in its words and its order
+ * (time/format.go `parse`): month 1–12, hour < 24, minute < 60, second < 60 (no leap second),
+ * offset hour ≤ 24 and minute ≤ 60 while reading; the day against its month last. Undefined
+ * when the fields are in range.
+ */
+function rangeError(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second: number,
+  zone: string,
+): string | undefined {
+  if (month < 1 || month > 12) return "month out of range";
+  if (hour > 23) return "hour out of range";
+  if (minute > 59) return "minute out of range";
+  if (second > 59) return "second out of range";
+  if (zone.length === 6) {
+    if (+zone.slice(1, 3) > 24) return "time zone offset hour out of range";
+    if (+zone.slice(4, 6) > 60) return "time zone offset minute out of range";
+  }
+  if (day < 1 || day > daysIn(month, year)) return "day out of range";
+  return undefined;
+}
+
+const digit = (text: string, i: number) => text.charCodeAt(i) - 0x30;
+const two = (text: string, i: number) => digit(text, i) * 10 + digit(text, i + 1);
+
+/**
+ * What is wrong with a time that has the schema's MicroTime shape (RFC 3339: date, `T`, time,
+ * optional fraction, `Z` or `±hh:mm`) but names no real time — `month out of range`, `day out
+ * of range` (a 30 February), … as Go's time.Parse says it, which kube's decoder would refuse.
+ * Undefined when it is a real time. Text of another shape: the schema's pattern reports it.
+ */
+export function microTimeRangeError(text: string): string | undefined {
+  if (!RFC3339.test(text)) return undefined;
+  const year = two(text, 0) * 100 + two(text, 2);
+  // The zone is the text after the seconds and the fraction: `Z`, `z` or `±hh:mm`.
+  const zone = text.endsWith("Z") || text.endsWith("z") ? "Z" : text.slice(-6);
+  return rangeError(
+    year,
+    two(text, 5),
+    two(text, 8),
+    two(text, 11),
+    two(text, 14),
+    two(text, 17),
+    zone,
+  );
+}
+
+/** Date.UTC, except that years 0–99 stay years 0–99 (Date.UTC reads them as 1900–1999). */
+function utcMs(y: number, mo: number, d: number, h: number, mi: number, s: number): number {
+  const ms = Date.UTC(y, mo - 1, d, h, mi, s);
+  if (y >= 100) return ms;
+  const t = new Date(ms);
+  t.setUTCFullYear(y, mo - 1, d);
+  return t.getTime();
+}
+
 /**
  * Parses an RFC 3339 time (any number of fractional digits, `Z` or an offset) into epoch
- * milliseconds, fraction kept to the microsecond. Returns NaN for anything else.
+ * milliseconds, fraction kept to the microsecond. Returns NaN for anything else, and for a
+ * time Go would not parse either (a 30 February, hour 24, a leap second: {@link microTimeRangeError}).
  */
 export function parseMicroTime(text: string): number {
   const m = RFC3339.exec(text);
   if (!m) return Number.NaN;
   const [, y, mo, d, h, mi, s, frac = "", zone] = m;
-  const base = Date.UTC(+y!, +mo! - 1, +d!, +h!, +mi!, +s!);
-  if (Number.isNaN(base)) return Number.NaN;
+  if (rangeError(+y!, +mo!, +d!, +h!, +mi!, +s!, zone!) !== undefined) return Number.NaN;
+  const base = utcMs(+y!, +mo!, +d!, +h!, +mi!, +s!);
   let offset = 0;
   if (zone !== "Z" && zone !== "z") {
     const sign = zone!.startsWith("-") ? -1 : 1;
@@ -45,11 +112,20 @@ export function parseMicroTime(text: string): number {
 /**
  * Normalises a MicroTime for output the way a Go round trip does: null/empty stays null, a
  * canonical value is returned as is, anything else parseable is re-rendered in UTC with six
- * digits. Unparseable text is returned unchanged (the validators report it).
+ * digits. Unparseable text, and a time Go would not parse ({@link microTimeRangeError}), is
+ * returned unchanged (the validators report it): never moved to another day.
  */
 export function normalizeMicroTime(value: string | null | undefined): string | null {
   if (value === null || value === undefined || value === "") return null;
   if (value.length === 27 && CANONICAL.test(value)) return value;
+  const m = RFC3339.exec(value);
+  if (m !== null && (m[8] === "Z" || m[8] === "z")) {
+    // Already UTC: the fields as written, the fraction cut (as Go's Format does) or padded to
+    // six digits. No Date in between: cheaper, and years 0–99 stay what they are.
+    const [, y, mo, d, h, mi, s, frac = ""] = m;
+    if (rangeError(+y!, +mo!, +d!, +h!, +mi!, +s!, "Z") !== undefined) return value;
+    return `${y}-${mo}-${d}T${h}:${mi}:${s}.${frac.length >= 6 ? frac.slice(0, 6) : frac.padEnd(6, "0")}Z`;
+  }
   const ms = parseMicroTime(value);
   return Number.isNaN(ms) ? value : formatMicroTime(ms);
 }

@@ -110,6 +110,43 @@ describe("validator messages and paths", () => {
       ]);
   });
 
+  it("refuses timestamps of the right shape that name no real time, as kube's decoder does", () => {
+    // The schema's pattern accepts them; Go's time.Parse does not (micro-time.test.ts has its table).
+    expect(validateEvent({ ...base, requestReceivedTimestamp: "2017-02-30T10:00:00Z" })).toEqual({
+      ok: false,
+      issues: [
+        {
+          path: "requestReceivedTimestamp",
+          message: 'Invalid value: "2017-02-30T10:00:00Z": day out of range',
+        },
+      ],
+    });
+    // with a schema error too (the slow path): both are reported
+    const r = validateEvent({ ...base, verb: 3, stageTimestamp: "2017-01-01T24:00:00.000000Z" });
+    expect(r.ok).toBe(false);
+    if (!r.ok)
+      expect(r.issues).toEqual([
+        { path: "verb", message: "Invalid value: 3: must be of type string" },
+        {
+          path: "stageTimestamp",
+          message: 'Invalid value: "2017-01-01T24:00:00.000000Z": hour out of range',
+        },
+      ]);
+    const list = validateEventList({
+      kind: "EventList",
+      items: [base, { ...base, stageTimestamp: "2016-12-31T23:59:60Z" }],
+    });
+    expect(list.ok).toBe(false);
+    if (!list.ok)
+      expect(list.issues).toEqual([
+        {
+          path: "items[1].stageTimestamp",
+          message: 'Invalid value: "2016-12-31T23:59:60Z": second out of range',
+        },
+      ]);
+    expect(validateEvent({ ...base, stageTimestamp: "2016-02-29T10:00:00+24:00" }).ok).toBe(true);
+  });
+
   it("converts JSON pointers", () => {
     expect(pointerToPath("/rules/3/level")).toBe("rules[3].level");
     expect(pointerToPath("/annotations/a~1b")).toBe("annotations.a/b");

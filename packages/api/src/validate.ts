@@ -5,6 +5,7 @@ import type { Issue } from "./errors";
 import { isEventShape } from "./event-shape";
 import { jsonDepth } from "./go-json";
 import { jsonDepthExceeded, MAX_JSON_DEPTH } from "./json-depth";
+import { microTimeRangeError } from "./micro-time";
 import { schemas } from "./schemas.generated";
 import type { Event, EventList, Policy } from "./types";
 
@@ -171,6 +172,29 @@ function depthIssues(event: unknown, prefix: string): Issue[] {
   return out;
 }
 
+const TIME_KEYS = ["requestReceivedTimestamp", "stageTimestamp"] as const;
+
+/**
+ * Issues for timestamps of the MicroTime shape that name no real time (a 30 February, hour 24,
+ * a leap second): the schema's pattern cannot see them, and kube's decoder refuses them.
+ */
+function timeIssues(event: unknown, prefix: string): Issue[] {
+  if (typeof event !== "object" || event === null) return [];
+  const out: Issue[] = [];
+  for (const key of TIME_KEYS) {
+    const v = (event as Record<string, unknown>)[key];
+    const why = typeof v === "string" ? microTimeRangeError(v) : undefined;
+    if (why !== undefined)
+      out.push({ path: `${prefix}${key}`, message: `Invalid value: ${quote(v)}: ${why}` });
+  }
+  return out;
+}
+
+/** The checks beyond the schema, for an event at `prefix` (`""` or `items[3].`). */
+function beyondSchema(event: unknown, prefix: string): Issue[] {
+  return [...depthIssues(event, prefix), ...timeIssues(event, prefix)];
+}
+
 /**
  * What ajv alone, compiled from the named schema, says of a value (no fast path, no depth check):
  * the reference the fast path is tested against. Internal: not exported from the package.
@@ -186,7 +210,8 @@ function run<T>(name: SchemaName, value: unknown, deep: Issue[] = []): Validatio
 }
 
 /**
- * Checks an audit.k8s.io/v1 event against the Event schema (shape only). Upgrade older
+ * Checks an audit.k8s.io/v1 event against the Event schema (its shape, and that its timestamps
+ * name real times, as kube's decoder requires). Upgrade older
  * versions first with `upgradeEvent`. Unknown fields are reported as `unknown field` issues;
  * kube-apiserver's decoder ignores them, so a caller may treat those as warnings.
  */
@@ -194,16 +219,20 @@ export function validateEvent(value: unknown): ValidationResult<Event> {
   // The common case, a well-formed event, is decided without ajv; ajv says what is wrong.
   if (isEventShape(value)) {
     const e = value as Record<string, unknown>;
-    if (!bodyTooDeep(e.requestObject) && !bodyTooDeep(e.responseObject))
-      return { ok: true, value: value as Event };
+    if (!bodyTooDeep(e.requestObject) && !bodyTooDeep(e.responseObject)) {
+      const times = timeIssues(e, "");
+      return times.length === 0
+        ? { ok: true, value: value as Event }
+        : { ok: false, issues: times };
+    }
   }
-  return run<Event>("Event", value, depthIssues(value, ""));
+  return run<Event>("Event", value, beyondSchema(value, ""));
 }
 
 /** Checks an audit.k8s.io/v1 EventList against its schema; item paths read `items[3].user`. */
 export function validateEventList(value: unknown): ValidationResult<EventList> {
   const items = (value as { items?: unknown } | null)?.items;
-  const deep = Array.isArray(items) ? items.flatMap((e, i) => depthIssues(e, `items[${i}].`)) : [];
+  const deep = Array.isArray(items) ? items.flatMap((e, i) => beyondSchema(e, `items[${i}].`)) : [];
   return run<EventList>("EventList", value, deep);
 }
 
