@@ -15,7 +15,7 @@
  *
  *   pnpm --filter kaudit bench            # BENCH_LINES=20000 for a quick look
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -112,6 +112,32 @@ function convert(file: string, out: string, jobs: string[]): Timed {
   return { ms, cpu: Number(String(r.output[3])) / 1000 };
 }
 
+/**
+ * Two `--jobs 1` conversions of `file` at once, as separate processes: wall time until both end.
+ * Twice the lines in this time against one process's time is how much a second core adds here —
+ * the most worker threads can give, whatever kaudit does.
+ */
+async function convertPair(file: string, out: string): Promise<number> {
+  const t0 = performance.now();
+  await Promise.all(
+    [1, 2].map(
+      (n) =>
+        new Promise<void>((resolve, reject) => {
+          const child = spawn(
+            process.execPath,
+            [bin, "convert", "--jobs", "1", "--to", "json", file, "-o", `${out}.${n}`],
+            { stdio: ["ignore", "ignore", "inherit"] },
+          );
+          child.on("error", reject);
+          child.on("exit", (code) =>
+            code === 0 ? resolve() : reject(new Error(`kaudit convert exited ${code}`)),
+          );
+        }),
+    ),
+  );
+  return performance.now() - t0;
+}
+
 /** Runs an in-process contestant, with its CPU time. */
 function inProcess(run: () => number): Timed {
   const c0 = process.cpuUsage();
@@ -144,6 +170,7 @@ for (const [name, text] of Object.entries(inputs)) {
   const par: Timed[] = [];
   const base: Timed[] = [];
   const parsing: Timed[] = [];
+  const pairs: number[] = [];
   const json = name.includes("JSON");
   const floorOut = path.join(tmp, "floor.jsonl");
   for (let i = 0; i < ROUNDS; i++) {
@@ -151,6 +178,7 @@ for (const [name, text] of Object.entries(inputs)) {
     one.push(convert(file, out, ["--jobs", "1"]));
     par.push(convert(file, out, []));
     if (json) parsing.push(inProcess(() => parsingFloor(file, floorOut)));
+    pairs.push(await convertPair(file, out));
   }
   const b = median(base.map((t) => t.ms));
   const row = (label: string, ts: Timed[]) => {
@@ -163,6 +191,10 @@ for (const [name, text] of Object.entries(inputs)) {
   );
   console.log(row("kaudit convert --jobs 1 (single thread)", one));
   console.log(row(`kaudit convert (--jobs ${JOBS}: ${JOBS} workers + main thread)`, par));
+  const o1 = median(one.map((t) => t.ms));
+  console.log(
+    `  two --jobs 1 processes at once: ${median(pairs).toFixed(0)} ms for twice the lines, ${((2 * o1) / median(pairs)).toFixed(2)}× one process's lines per second (what a second core adds on this machine)`,
+  );
   console.log(`  load average ${load()}`);
   if (json) {
     const pf = median(parsing.map((t) => t.ms));
