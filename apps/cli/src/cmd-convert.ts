@@ -1,11 +1,12 @@
 import { availableParallelism } from "node:os";
-import { encodeEvent } from "@kaudit/api";
-import { formatLegacyLine } from "@kaudit/legacy";
 import type { CliContext } from "./context";
 import { convertInPieces, type ReadTotals } from "./convert-parallel";
+import { lineOf } from "./convert-piece";
 import { PiecePool } from "./convert-pool";
 import { CliError, EXIT_FINDINGS, EXIT_OK } from "./errors";
 import {
+  emptyInputProblem,
+  isEmptyInput,
   type Problem,
   type ReadResult,
   readEventBatches,
@@ -100,29 +101,15 @@ async function convertInOrder(
   to: "json" | "legacy",
   sink: ConvertSink,
 ): Promise<void> {
+  const file = displayName(name);
   // Batches (one per chunk of input) rather than one `await` per event through two
   // generators (the reader's and the CLI's).
   for await (const batch of batches) {
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
-      if ("problem" in r) {
-        if (await sink.problem(r.problem)) return;
-        continue;
-      }
-      let text: string;
-      try {
-        text = to === "json" ? encodeEvent(r.event) : formatLegacyLine(r.event);
-      } catch (e) {
-        const stop = await sink.problem({
-          file: displayName(name),
-          line: r.source.line || undefined,
-          message: (e as Error).message,
-          severity: "error",
-        });
-        if (stop) return;
-        continue;
-      }
-      await sink.line(text);
+      const line = "problem" in r ? r.problem : lineOf(file, to, r);
+      if (typeof line === "string") await sink.line(line);
+      else if (await sink.problem(line)) return;
     }
   }
 }
@@ -182,12 +169,8 @@ export async function runConvert(
           },
         );
         // The one rule for empty inputs (input.ts), over the whole input.
-        if (!sink.stopped && totals.read === 0 && totals.dropped === 0 && totals.skipped === 0) {
-          await sink.problem({
-            file: displayName(name),
-            message: "empty input: no audit events in it",
-            severity: "error",
-          });
+        if (!sink.stopped && isEmptyInput({ counts: totals })) {
+          await sink.problem(emptyInputProblem(name));
         }
       }
       await sink.flush();

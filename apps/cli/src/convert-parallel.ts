@@ -200,6 +200,12 @@ export async function convertInPieces(o: PiecesOptions, target: PiecesTarget): P
     return (await take(res)) ? "stop" : "next";
   };
 
+  /** Handles the oldest pieces until at most `keep` are in hand; false when conversion ended. */
+  const drain = async (keep: number): Promise<boolean> => {
+    while (queue.length > keep) if ((await handleOldest()) !== "next") return false;
+    return true;
+  };
+
   const send = (bytes: Uint8Array, last: boolean): void => {
     pool ??= o.pool();
     const firstLine = line;
@@ -232,7 +238,7 @@ export async function convertInPieces(o: PiecesOptions, target: PiecesTarget): P
         // A read error (a truncated gzip input) fails the command as with --jobs 1, after the
         // pieces already cut are written (on stdout; with -o nothing is). The lines read since
         // the last piece are not: --jobs 1 would have written those too.
-        while (queue.length > 0) if ((await handleOldest()) !== "next") break;
+        await drain(0);
         throw e;
       }
       if (r.done) ended = true;
@@ -254,27 +260,17 @@ export async function convertInPieces(o: PiecesOptions, target: PiecesTarget): P
       if (cut === -1) {
         if (n < o.pieceBytes * MAX_UNCUT_PIECES) break;
         // No place to cut for a long stretch: read the rest in order.
-        while (queue.length > 0) {
-          const h = await handleOldest();
-          if (h !== "next") return totals;
-        }
-        await inOrder([held.takeAll()], line);
+        if (await drain(0)) await inOrder([held.takeAll()], line);
         return totals;
       }
       // A buffer of its own, transferred to the worker and back.
       const piece = pieceBuffer(cut);
       held.shift(cut, piece);
       send(piece, ended && held.length === 0);
-      while (queue.length > maxQueued * (pool?.size ?? 1)) {
-        const h = await handleOldest();
-        if (h !== "next") return totals;
-      }
+      if (!(await drain(maxQueued * (pool?.size ?? 1)))) return totals;
     }
     if (ended) {
-      while (queue.length > 0) {
-        const h = await handleOldest();
-        if (h !== "next") return totals;
-      }
+      await drain(0);
       return totals;
     }
   }

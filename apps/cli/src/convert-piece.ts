@@ -1,5 +1,5 @@
 import { Readable } from "node:stream";
-import { encodeEvent } from "@kaudit/api";
+import { type Event, encodeEvent } from "@kaudit/api";
 import { formatLegacyLine } from "@kaudit/legacy";
 import { type Problem, readEvents } from "@kaudit/sources";
 
@@ -47,6 +47,28 @@ export interface PieceResult {
    * its results are not the whole input's and the caller reads on from its start in order.
    */
   openAtEnd: boolean;
+}
+
+/**
+ * One event's output line (`encodeEvent` or `formatLegacyLine`), or the problem of an event the
+ * writer refuses, named `file` at the event's line: for both of `kaudit convert`'s paths, the
+ * pieces here and the in-order one (cmd-convert.ts).
+ */
+export function lineOf(
+  file: string,
+  to: "json" | "legacy",
+  r: { event: Event; source: { line: number } },
+): string | Problem {
+  try {
+    return to === "json" ? encodeEvent(r.event) : formatLegacyLine(r.event);
+  } catch (e) {
+    return {
+      file,
+      line: r.source.line || undefined,
+      message: (e as Error).message,
+      severity: "error",
+    };
+  }
 }
 
 /**
@@ -99,16 +121,9 @@ export async function convertPiece(req: PieceRequest): Promise<PieceResult> {
         problem(r.problem);
         continue;
       }
-      let line: string;
-      try {
-        line = to === "json" ? encodeEvent(r.event) : formatLegacyLine(r.event);
-      } catch (e) {
-        problem({
-          file: name,
-          line: r.source.line || undefined,
-          message: (e as Error).message,
-          severity: "error",
-        });
+      const line = lineOf(name, to, r);
+      if (typeof line !== "string") {
+        problem(line);
         continue;
       }
       events++;

@@ -71,9 +71,20 @@ function sourceOptions(name: string, options: InputOptions): ReadEventsOptions {
  * after reading its other inputs. An audit log is never empty while kube-apiserver writes it, so
  * an empty one is almost always the wrong file.
  */
-export function isEmptyInput(reader: RecordReader | { counts: RecordReader["counts"] }): boolean {
+export function isEmptyInput(reader: {
+  counts: Pick<RecordReader["counts"], "read" | "dropped" | "skipped">;
+}): boolean {
   const c = reader.counts;
   return c.read === 0 && c.dropped === 0 && c.skipped === 0;
+}
+
+/** The problem {@link isEmptyInput} gives an input of events. */
+export function emptyInputProblem(name: string): Problem {
+  return {
+    file: displayName(name),
+    message: "empty input: no audit events in it",
+    severity: "error",
+  };
 }
 
 /**
@@ -95,15 +106,7 @@ export async function* readEvents(
   } catch (e) {
     throw cliErrorOf(e);
   }
-  if (isEmptyInput(reader)) {
-    yield {
-      problem: {
-        file: displayName(name),
-        message: "empty input: no audit events in it",
-        severity: "error",
-      },
-    };
-  }
+  if (isEmptyInput(reader)) yield { problem: emptyInputProblem(name) };
 }
 
 /**
@@ -124,17 +127,7 @@ export async function* readEventBatches(
   } catch (e) {
     throw cliErrorOf(e);
   }
-  if (isEmptyInput(reader)) {
-    yield [
-      {
-        problem: {
-          file: displayName(name),
-          message: "empty input: no audit events in it",
-          severity: "error",
-        },
-      },
-    ];
-  }
+  if (isEmptyInput(reader)) yield [{ problem: emptyInputProblem(name) }];
 }
 
 /**

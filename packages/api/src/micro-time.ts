@@ -28,35 +28,32 @@ function daysIn(month: number, year: number): number {
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
 }
 
+const two = (text: string, i: number) =>
+  (text.charCodeAt(i) - 0x30) * 10 + text.charCodeAt(i + 1) - 0x30;
+
 /**
- * Why Go's time.Parse refuses a time that has the RFC 3339 shape, in its words and its order
+ * Why Go's time.Parse refuses `text`, which has the RFC 3339 shape (so its fields sit at fixed
+ * places: read there, 4× cheaper than a match's captures), in its words and its order
  * (time/format.go `parse`): month 1–12, hour < 24, minute < 60, second < 60 (no leap second),
  * offset hour ≤ 24 and minute ≤ 60 while reading; the day against its month last. Undefined
  * when the fields are in range.
  */
-function rangeError(
-  year: number,
-  month: number,
-  day: number,
-  hour: number,
-  minute: number,
-  second: number,
-  zone: string,
-): string | undefined {
+function rangeError(text: string): string | undefined {
+  const month = two(text, 5);
   if (month < 1 || month > 12) return "month out of range";
-  if (hour > 23) return "hour out of range";
-  if (minute > 59) return "minute out of range";
-  if (second > 59) return "second out of range";
-  if (zone.length === 6) {
-    if (+zone.slice(1, 3) > 24) return "time zone offset hour out of range";
-    if (+zone.slice(4, 6) > 60) return "time zone offset minute out of range";
+  if (two(text, 11) > 23) return "hour out of range";
+  if (two(text, 14) > 59) return "minute out of range";
+  if (two(text, 17) > 59) return "second out of range";
+  const last = text.charCodeAt(text.length - 1);
+  if (last !== 0x5a && last !== 0x7a) {
+    // `±hh:mm` closes the text
+    if (two(text, text.length - 5) > 24) return "time zone offset hour out of range";
+    if (two(text, text.length - 2) > 60) return "time zone offset minute out of range";
   }
-  if (day < 1 || day > daysIn(month, year)) return "day out of range";
+  const day = two(text, 8);
+  if (day < 1 || day > daysIn(month, two(text, 0) * 100 + two(text, 2))) return "day out of range";
   return undefined;
 }
-
-const digit = (text: string, i: number) => text.charCodeAt(i) - 0x30;
-const two = (text: string, i: number) => digit(text, i) * 10 + digit(text, i + 1);
 
 /**
  * What is wrong with a time that has the schema's MicroTime shape (RFC 3339: date, `T`, time,
@@ -65,19 +62,7 @@ const two = (text: string, i: number) => digit(text, i) * 10 + digit(text, i + 1
  * Undefined when it is a real time. Text of another shape: the schema's pattern reports it.
  */
 export function microTimeRangeError(text: string): string | undefined {
-  if (!RFC3339.test(text)) return undefined;
-  const year = two(text, 0) * 100 + two(text, 2);
-  // The zone is the text after the seconds and the fraction: `Z`, `z` or `±hh:mm`.
-  const zone = text.endsWith("Z") || text.endsWith("z") ? "Z" : text.slice(-6);
-  return rangeError(
-    year,
-    two(text, 5),
-    two(text, 8),
-    two(text, 11),
-    two(text, 14),
-    two(text, 17),
-    zone,
-  );
+  return RFC3339.test(text) ? rangeError(text) : undefined;
 }
 
 /** Date.UTC, except that years 0–99 stay years 0–99 (Date.UTC reads them as 1900–1999). */
@@ -89,16 +74,10 @@ function utcMs(y: number, mo: number, d: number, h: number, mi: number, s: numbe
   return t.getTime();
 }
 
-/**
- * Parses an RFC 3339 time (any number of fractional digits, `Z` or an offset) into epoch
- * milliseconds, fraction kept to the microsecond. Returns NaN for anything else, and for a
- * time Go would not parse either (a 30 February, hour 24, a leap second: {@link microTimeRangeError}).
- */
-export function parseMicroTime(text: string): number {
-  const m = RFC3339.exec(text);
-  if (!m) return Number.NaN;
+/** Epoch milliseconds (to the microsecond) of `m`, RFC3339's match of `text`; NaN when Go would refuse it. */
+function msOf(text: string, m: RegExpExecArray): number {
+  if (rangeError(text) !== undefined) return Number.NaN;
   const [, y, mo, d, h, mi, s, frac = "", zone] = m;
-  if (rangeError(+y!, +mo!, +d!, +h!, +mi!, +s!, zone!) !== undefined) return Number.NaN;
   const base = utcMs(+y!, +mo!, +d!, +h!, +mi!, +s!);
   let offset = 0;
   if (zone !== "Z" && zone !== "z") {
@@ -107,6 +86,16 @@ export function parseMicroTime(text: string): number {
   }
   const micros = frac ? +frac.slice(0, 6).padEnd(6, "0") : 0;
   return base - offset + micros / 1000;
+}
+
+/**
+ * Parses an RFC 3339 time (any number of fractional digits, `Z` or an offset) into epoch
+ * milliseconds, fraction kept to the microsecond. Returns NaN for anything else, and for a
+ * time Go would not parse either (a 30 February, hour 24, a leap second: {@link microTimeRangeError}).
+ */
+export function parseMicroTime(text: string): number {
+  const m = RFC3339.exec(text);
+  return m === null ? Number.NaN : msOf(text, m);
 }
 
 /**
@@ -119,13 +108,14 @@ export function normalizeMicroTime(value: string | null | undefined): string | n
   if (value === null || value === undefined || value === "") return null;
   if (value.length === 27 && CANONICAL.test(value)) return value;
   const m = RFC3339.exec(value);
-  if (m !== null && (m[8] === "Z" || m[8] === "z")) {
+  if (m === null) return value;
+  if (m[8] === "Z" || m[8] === "z") {
     // Already UTC: the fields as written, the fraction cut (as Go's Format does) or padded to
     // six digits. No Date in between: cheaper, and years 0–99 stay what they are.
+    if (rangeError(value) !== undefined) return value;
     const [, y, mo, d, h, mi, s, frac = ""] = m;
-    if (rangeError(+y!, +mo!, +d!, +h!, +mi!, +s!, "Z") !== undefined) return value;
     return `${y}-${mo}-${d}T${h}:${mi}:${s}.${frac.length >= 6 ? frac.slice(0, 6) : frac.padEnd(6, "0")}Z`;
   }
-  const ms = parseMicroTime(value);
+  const ms = msOf(value, m);
   return Number.isNaN(ms) ? value : formatMicroTime(ms);
 }

@@ -318,6 +318,20 @@ describe("followLog: rotation", () => {
     expect(f.stats.duplicated).toBe(0);
   }, 30_000);
 
+  /** Restarts a follower from `positionFile` and reads until the new live file's b-1: the ids read. */
+  async function restartUntilB1(file: string, positionFile: string): Promise<string[]> {
+    const f = followLog(file, { positionFile, pollInterval: 20 });
+    const c = collect(f);
+    await until(
+      () => c.ids.includes("b-1"),
+      5000,
+      () => `b-1, got ${c.ids.join(" ")}`,
+    );
+    await f.close();
+    await c.done;
+    return c.ids;
+  }
+
   // The repeated files of the kill -9 runs: on restart, the saved file's plain backup was gzip'd
   // by retention (and the plain name removed) while the backups were being matched. Found only by
   // findCopy, it was read from the saved offset but not counted as handled, and its own name time
@@ -359,17 +373,9 @@ describe("followLog: rotation", () => {
         }) as typeof fs.promises.open),
       ];
       try {
-        const f = followLog(file, { positionFile, pollInterval: 20 });
-        const c = collect(f);
-        await until(
-          () => c.ids.includes("b-1"),
-          5000,
-          () => `b-1, got ${c.ids.join(" ")}`,
-        );
-        await f.close();
-        await c.done;
+        const ids = await restartUntilB1(file, positionFile);
         expect(touches).toBeGreaterThanOrEqual(at);
-        expect(c.ids).toEqual([...rest, "b-0", "b-1"]);
+        expect(ids).toEqual([...rest, "b-0", "b-1"]);
       } finally {
         for (const s of spies) s.mockRestore();
       }
@@ -391,17 +397,9 @@ describe("followLog: rotation", () => {
       return realOpen(p, ...rest);
     }) as typeof fs.promises.open);
     try {
-      const f = followLog(file, { positionFile, pollInterval: 20 });
-      const c = collect(f);
-      await until(
-        () => c.ids.includes("b-1"),
-        5000,
-        () => `b-1, got ${c.ids.join(" ")}`,
-      );
-      await f.close();
-      await c.done;
+      const ids = await restartUntilB1(file, positionFile);
       expect(opens).toBeGreaterThanOrEqual(2);
-      expect(c.ids).toEqual([...rest, "b-0", "b-1"]);
+      expect(ids).toEqual([...rest, "b-0", "b-1"]);
     } finally {
       spy.mockRestore();
     }
