@@ -362,6 +362,21 @@ describe("encodeEvent (single pass) writes what the field-by-field writer wrote"
     expect(mismatches.length).toBe(0);
   });
 
+  it("a body that can only be written as null is left out, so the line reads back as the same event", () => {
+    // Found by fuzz.test.ts: a duplicate key `"requestObject":1e400` decodes to Infinity.
+    const text =
+      '{"level":"Request","auditID":"a","stage":"ResponseComplete","requestURI":"/","verb":"create","user":{},"requestObject":{"a":1},"requestReceivedTimestamp":null,"stageTimestamp":null,"requestObject":1e400}';
+    const out = encodeEvent(decodeEvent(text));
+    expect(out).not.toContain("requestObject");
+    expect(encodeEvent(decodeEvent(out))).toBe(out);
+    for (const body of [Number.NaN, Number.NEGATIVE_INFINITY, () => 1]) {
+      const e = { ...decodeEvent(text), requestObject: body, responseObject: { b: 2 } } as Event;
+      expect(encodeEvent(e)).toContain(',"responseObject":{"b":2},');
+      expect(encodeEvent(e)).not.toContain("requestObject");
+      expect(encodeEvent(e)).toBe(encodeEventReference(e));
+    }
+  });
+
   it("times: a time Go would not parse is written as given, never moved to another day", () => {
     const e = {
       level: "Metadata",

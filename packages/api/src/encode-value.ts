@@ -369,7 +369,8 @@ function stringifiable(v: unknown): boolean {
 }
 
 /**
- * `,"requestObject":…,"responseObject":…` for the bodies present (null or undefined: absent),
+ * `,"requestObject":…,"responseObject":…` for the bodies present (null, undefined, or a value
+ * written as `null`: absent),
  * each written as {@link encodeValue} writes it. Two bodies built in JS are written by one
  * JSON.stringify call (each call has a fixed cost that is a good part of a 2 KB body's); that
  * call's escapes are patched to Go's as for one body. Raw-marked bodies, arrays, values with
@@ -395,8 +396,10 @@ export function encodeBodies(request: unknown, response: unknown): string {
       return `,${text.slice(1, -1)}`;
     }
   }
-  let out = "";
-  if (hasRequest) out += `,"requestObject":${encodeBody(request, "requestObject")}`;
-  if (hasResponse) out += `,"responseObject":${encodeBody(response, "responseObject")}`;
-  return out;
+  // A body that writes as `null` (NaN or ±Infinity, say a `1e400` body decoded by JSON.parse) is
+  // left out like an absent one: Go omits a nil body and never writes `"requestObject":null`,
+  // and the line must read back as the same event.
+  const req = hasRequest ? encodeBody(request, "requestObject") : "null";
+  const res = hasResponse ? encodeBody(response, "responseObject") : "null";
+  return `${req === "null" ? "" : `,"requestObject":${req}`}${res === "null" ? "" : `,"responseObject":${res}`}`;
 }

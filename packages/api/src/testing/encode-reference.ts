@@ -167,10 +167,12 @@ function eventBody(e: Event): string {
   if (e.userAgent) out += `,"userAgent":${repeated(e.userAgent, AGENT)}`;
   if (e.objectRef) out += `,"objectRef":${objectRef(e.objectRef)}`;
   if (e.responseStatus) out += `,"responseStatus":${status(e.responseStatus)}`;
-  if (e.requestObject !== undefined && e.requestObject !== null)
-    out += `,"requestObject":${encodeBody(e.requestObject, "requestObject")}`;
-  if (e.responseObject !== undefined && e.responseObject !== null)
-    out += `,"responseObject":${encodeBody(e.responseObject, "responseObject")}`;
+  // a body written as `null` is absent (Go omits a nil body)
+  for (const key of ["requestObject", "responseObject"] as const) {
+    const body = e[key];
+    const text = body === undefined || body === null ? "null" : encodeBody(body, key);
+    if (text !== "null") out += `,"${key}":${text}`;
+  }
   out += `,"requestReceivedTimestamp":${time(e.requestReceivedTimestamp)},"stageTimestamp":${time(e.stageTimestamp)}`;
   if (e.annotations) {
     const keys = sortedKeys(e.annotations);
